@@ -1,0 +1,114 @@
+"""The run specification: everything that defines one training run.
+
+A ``RunSpec`` is a small typed dataclass. Unset fields (``None``) take the
+objective's or dataset's defaults when the run starts; the resolved values are
+recorded with the run. ``run_id`` hashes the full spec, so a benchmark can
+recognise a finished run and skip it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, get_type_hints
+
+from gan_zoo.errors import GanZooError
+
+#: Spec fields that describe where a run executes, not what it computes;
+#: they do not enter the run id.
+ENVIRONMENT_FIELDS = ("device", "log_every", "checkpoint_every")
+
+
+@dataclass
+class RunSpec:
+    """One (dataset, backbone, objective, regularizers, seed) combination."""
+
+    dataset: str = "mnist"
+    loss: str = "ns"
+    regularizers: str = "none"  # "+"-joined regularizer names, or "none"
+    backbone: str | None = None  # None: the dataset's fixed backbone
+    seed: int = 0
+    steps: int = 1000  # generator updates
+    batch_size: int = 64
+    n_critic: int | None = None  # D updates per G update; None: objective default
+    optimizer: str | None = None  # "adam" | "rmsprop"; None: objective default
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    clip: float | None = None  # weight clipping of D (wgan); None: objective default
+    nz: int = 100  # latent size
+    width: int | None = None  # base channel width; None: backbone default
+    d_norm: str | None = None  # batch | layer | none; None: batch unless a gradient penalty
+    conditional: bool = False
+    reg_params: dict = field(default_factory=dict)  # e.g. {"soft-labels.real_low": 0.8}
+    device: str = "auto"
+    log_every: int = 50
+    checkpoint_every: int = 500
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunSpec":
+        unknown = sorted(set(data) - set(cls.field_names()))
+        if unknown:
+            raise GanZooError(
+                f"unknown spec key(s) {', '.join(unknown)}; valid: {', '.join(cls.field_names())}"
+            )
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> "RunSpec":
+        return RunSpec.from_dict({**self.to_dict(), **changes})
+
+    def with_overrides(self, overrides: dict[str, str]) -> "RunSpec":
+        """Apply ``KEY=VALUE`` strings (from ``--set``), parsed to each field's type."""
+        return self.replace(**{k: parse_field(k, v) for k, v in overrides.items()})
+
+    # -- identity -----------------------------------------------------------
+
+    def run_id(self) -> str:
+        """A short stable hash of every field that changes what the run computes."""
+        payload = {k: v for k, v in self.to_dict().items() if k not in ENVIRONMENT_FIELDS}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
+        regs = self.regularizers.replace("+", "_")
+        return f"{self.dataset}-{self.loss}-{regs}-s{self.seed}-{digest}"
+
+
+def parse_field(key: str, text: str) -> Any:
+    """Parse one ``--set`` value to the type of spec field ``key``."""
+    hints = get_type_hints(RunSpec)
+    if key not in hints:
+        raise GanZooError(
+            f"unknown --set key {key!r}; valid: {', '.join(RunSpec.field_names())}"
+        )
+    hint = str(hints[key])
+    text = str(text).strip()
+    if text.lower() in ("none", "null", "") and "None" in hint:
+        return None
+    try:
+        if key == "reg_params":
+            return json.loads(text)
+        if "bool" in hint:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if "int" in hint:
+            return int(text)
+        if "float" in hint:
+            return float(text)
+    except ValueError:
+        kind = "JSON object" if key == "reg_params" else hint.replace("typing.", "")
+        raise GanZooError(f"--set {key}={text!r}: expected {kind}") from None
+    return text
