@@ -1,0 +1,327 @@
+"""Dataset registry: every dataset is one in-memory tensor on the target device.
+
+GAN benchmarks on MNIST-sized data are dominated by data-loading overhead when a
+``DataLoader`` applies per-item transforms, so each dataset is read once, converted
+to float in one vectorized op and sampled by index (``Dataset.sample``).
+
+Images are ``(N, C, H, W)`` float32 in [-1, 1] (``x / 127.5 - 1``, matching the
+generators' ``tanh``); the toy mixtures are ``(N, 2)`` float32 points. Adding a
+dataset is one decorated loader function below.
+
+Files come from torchvision's dataset classes under the data root (see
+``resolve_data_root``); when they are missing and cannot be downloaded the loader
+raises ``DataUnavailableError`` with one line saying where it looked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import io
+import math
+import os
+import pathlib
+import socket
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from gan_zoo.errors import DataUnavailableError, GanZooError
+from gan_zoo.registry import Registry, UnknownNameError
+
+FOLDER_PREFIX = "folder:"
+#: Image suffixes the ``folder:PATH`` loader reads (lower case).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+#: Seconds a download attempt may wait on one socket operation before giving up.
+DOWNLOAD_TIMEOUT = 5.0
+#: Seed offset for the held-out split of generated datasets, so train and test differ.
+TEST_SEED_OFFSET = 1_000_003
+
+
+# -- public types -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the runner needs to know about a dataset without loading it."""
+
+    name: str
+    kind: str  # "image" | "points"
+    channels: int  # image channels; 0 for points
+    image_size: int | None  # side of the square images; None for points
+    num_classes: int  # 0: unlabeled (folder)
+    default_backbone: str
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one sample: ``(C, H, W)`` for images, ``(2,)`` for points."""
+        if self.kind == "points":
+            return (2,)
+        return (self.channels, self.image_size, self.image_size)
+
+
+@dataclass
+class Dataset:
+    """All samples of one split as tensors on one device."""
+
+    name: str
+    x: torch.Tensor  # (N, C, H, W) in [-1, 1], or (N, 2)
+    y: torch.Tensor | None  # (N,) int64, or None when unlabeled
+    num_classes: int
+    kind: str
+    centers: torch.Tensor | None = None  # mixtures: (K, 2) mode centres
+    sigma: float | None = None  # mixtures: std of each mode
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def sample(
+        self, batch_size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch drawn uniformly with replacement: ``(x[idx], y[idx])``.
+
+        Indices come from ``generator`` (a CPU generator) so a run is reproducible
+        on any device; the gather itself happens on ``x``'s device.
+        """
+        idx = torch.randint(
+            0, len(self), (batch_size,), generator=generator, device=generator.device
+        ).to(self.x.device)
+        return self.x[idx], (None if self.y is None else self.y[idx])
+
+
+# -- registry -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    info: DatasetInfo
+    # load(root, train, seed, limit) -> (x, y, extras): x uint8 (N, C, H, W) for images
+    # or float32 (N, 2) for points, on the CPU; extras holds centers / sigma.
+    load: Callable[..., tuple[torch.Tensor, torch.Tensor | None, dict]]
+
+
+DATASETS: Registry[_Entry] = Registry("dataset")
+
+
+def _dataset(name: str, *, kind: str, channels: int, image_size: int | None,
+             num_classes: int, default_backbone: str):
+    """Register a loader function under ``name`` with its metadata."""
+    info = DatasetInfo(name, kind, channels, image_size, num_classes, default_backbone)
+
+    def wrap(load):
+        DATASETS.register(name, _Entry(info, load))
+        return load
+
+    return wrap
+
+
+def list_datasets(pattern: str = "*") -> list[str]:
+    """Registered dataset names matching a wildcard pattern (``folder:PATH`` not included)."""
+    return DATASETS.names(pattern)
+
+
+#: The backbone whose input size matches a resized image dataset.
+_BACKBONE_FOR_SIZE = {28: "dcgan28", 32: "dcgan32", 64: "dcgan64"}
+
+
+def dataset_info(name: str, *, image_size: int | None = None) -> DatasetInfo:
+    """Metadata for ``name`` (as ``get_dataset`` would return it with that ``image_size``)."""
+    if name.startswith(FOLDER_PREFIX):
+        base = DatasetInfo(name, "image", 3, 64, 0, "dcgan64")
+    else:
+        try:
+            base = DATASETS.get(name).info
+        except UnknownNameError as err:
+            raise UnknownNameError(f"{err}, or {FOLDER_PREFIX}PATH for a folder of images") from None
+    if image_size is None or image_size == base.image_size:
+        return base
+    if base.kind != "image":
+        raise GanZooError(f"image_size does not apply to the point dataset {name!r}")
+    if not isinstance(image_size, int) or image_size < 4:
+        raise GanZooError(f"image_size must be an integer >= 4, got {image_size!r}")
+    return dataclasses.replace(
+        base,
+        image_size=image_size,
+        default_backbone=_BACKBONE_FOR_SIZE.get(image_size, base.default_backbone),
+    )
+
+
+def resolve_data_root(root: str | os.PathLike | None = None) -> pathlib.Path:
+    """Where dataset files live: ``root`` (``--data-root``), else ``$GAN_ZOO_DATA``,
+    else a per-user cache folder (``platformdirs.user_cache_dir("gan-zoo")``,
+    falling back to ``~/.cache/gan-zoo``)."""
+    if root is None or str(root) == "":
+        root = os.environ.get("GAN_ZOO_DATA") or None
+    if root is None:
+        try:
+            import platformdirs
+
+            root = platformdirs.user_cache_dir("gan-zoo")
+        except ImportError:
+            root = pathlib.Path.home() / ".cache" / "gan-zoo"
+    return pathlib.Path(root).expanduser().resolve()
+
+
+def get_dataset(
+    name: str,
+    *,
+    root: str | os.PathLike | None = None,
+    train: bool = True,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    image_size: int | None = None,
+    limit: int | None = None,
+) -> Dataset:
+    """Load one split of a dataset into tensors on ``device``.
+
+    ``seed`` fixes generated datasets (stacked-mnist, ring8, grid25); ``limit`` keeps
+    the first ``limit`` samples; ``image_size`` resizes images (bilinear,
+    antialiased), and sets the side of ``folder:PATH`` images (default 64).
+    """
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise GanZooError(f"limit must be a positive integer, got {limit!r}")
+    info = dataset_info(name, image_size=image_size)
+    if name.startswith(FOLDER_PREFIX):
+        raw = _read_folder(name[len(FOLDER_PREFIX):], info.image_size, limit)
+        x, y, extras = raw, None, {}
+    else:
+        load = DATASETS.get(name).load
+        x, y, extras = load(str(resolve_data_root(root)), bool(train), int(seed), limit)
+    if limit is not None:
+        x = x[:limit]
+        y = None if y is None else y[:limit]
+
+    device = torch.device(device)
+    if info.kind == "image":
+        # uint8 moves to the device first (4x less transfer), then one affine op.
+        x = x.to(device).float().div_(127.5).sub_(1.0)
+        if x.shape[-1] != info.image_size or x.shape[-2] != info.image_size:
+            x = _resize(x, info.image_size)
+    else:
+        x = x.to(device=device, dtype=torch.float32)
+    if y is not None:
+        y = y.to(device=device, dtype=torch.int64)
+    centers = extras.get("centers")
+    return Dataset(
+        name=name,
+        x=x,
+        y=y,
+        num_classes=info.num_classes,
+        kind=info.kind,
+        centers=None if centers is None else centers.to(device),
+        sigma=extras.get("sigma"),
+    )
+
+
+def _resize(x: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
+    """Bilinear, antialiased resize of a float batch, in chunks to bound peak memory."""
+    parts = [
+        F.interpolate(x[i:i + chunk], size=(size, size), mode="bilinear",
+                      align_corners=False, antialias=True)
+        for i in range(0, x.shape[0], chunk)
+    ]
+    return torch.cat(parts).clamp_(-1.0, 1.0)
+
+
+# -- torchvision-backed files -------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Swallow torchvision's prints, progress bars and warnings."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    """Bound every socket operation so an offline download fails fast instead of hanging."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _torchvision_class(class_name: str):
+    import torchvision.datasets as tvd
+
+    return getattr(tvd, class_name)
+
+
+#: Folder (relative to the root) where each torchvision class looks for its files.
+_FILE_FOLDERS = {
+    "MNIST": "MNIST/raw",
+    "FashionMNIST": "FashionMNIST/raw",
+    "CIFAR10": "cifar-10-batches-py",
+}
+_PRETTY = {"MNIST": "MNIST", "FashionMNIST": "Fashion-MNIST", "CIFAR10": "CIFAR-10"}
+
+
+@functools.lru_cache(maxsize=8)
+def _read_torchvision(class_name: str, root: str, train: bool):
+    """uint8 images ``(N, C, H, W)`` and int64 labels via a torchvision dataset class.
+
+    Tries the files on disk first, then one download; offline, raises one line.
+    Memoized per (class, root, split): later calls cost nothing.
+    """
+    cls = _torchvision_class(class_name)
+    ds = None
+    with _quiet():
+        try:
+            ds = cls(root, train=train, download=False)
+        except (RuntimeError, OSError):
+            pass
+        if ds is None:
+            try:
+                with _socket_timeout(DOWNLOAD_TIMEOUT):
+                    ds = cls(root, train=train, download=True)
+            except Exception:  # any failure here means "not available", reported below
+                ds = None
+    if ds is None:
+        folder = pathlib.Path(root) / _FILE_FOLDERS[class_name]
+        raise DataUnavailableError(
+            f"{_PRETTY[class_name]} not found under {folder} and could not be downloaded "
+            f"(offline?); put the files there or point gan-zoo at them with "
+            f"--data-root DIR or GAN_ZOO_DATA=DIR"
+        )
+    data = torch.as_tensor(ds.data)
+    if data.ndim == 3:  # MNIST-style (N, H, W)
+        data = data.unsqueeze(1)
+    else:  # CIFAR-style numpy (N, H, W, C)
+        data = data.permute(0, 3, 1, 2)
+    targets = torch.as_tensor(ds.targets, dtype=torch.int64)
+    return data.contiguous(), targets
+
+
+@_dataset("mnist", kind="image", channels=1, image_size=28, num_classes=10,
+          default_backbone="dcgan28")
+def _load_mnist(root, train, seed, limit):
+    x, y = _read_torchvision("MNIST", root, train)
+    return x, y, {}
+
+
+@_dataset("fashion-mnist", kind="image", channels=1, image_size=28, num_classes=10,
+          default_backbone="dcgan28")
+def _load_fashion_mnist(root, train, seed, limit):
+    x, y = _read_torchvision("FashionMNIST", root, train)
+    return x, y, {}
+
+
+@_dataset("cifar10", kind="image", channels=3, image_size=32, num_classes=10,
+          default_backbone="dcgan32")
+def _load_cifar10(root, train, seed, limit):
+    x, y = _read_torchvision("CIFAR10", root, train)
+    return x, y, {}
