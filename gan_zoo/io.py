@@ -1,0 +1,146 @@
+"""Atomic file writes, so an interrupted run never leaves a half-written result.
+
+Every writer goes through :func:`atomic_open`: the data lands in a temporary file in
+the destination folder (same file system, so the rename is atomic), is flushed and
+fsynced, and only then replaces the destination with ``os.replace``. A crash or an
+exception mid-write leaves the previous file intact and no temporary file behind.
+Readers (the benchmark tables, ``--resume``) can therefore trust any file they find.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from gan_zoo.errors import GanZooError
+
+__all__ = [
+    "atomic_open",
+    "write_text_atomic",
+    "write_json_atomic",
+    "write_csv_atomic",
+    "savefig_atomic",
+    "save_torch_atomic",
+    "read_json",
+    "to_jsonable",
+]
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
+
+    ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``. The temporary name keeps the
+    destination's suffix because some writers (matplotlib) pick the format from it.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open mode must be 'w' or 'wb', got {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    try:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w" else {})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist the rename itself (POSIX); a no-op where folders cannot be opened."""
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    with atomic_open(path, "w") as f:
+        f.write(text)
+    return Path(path)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON values: NaN/inf -> None, NumPy/torch scalars -> Python, Path -> str.
+
+    Strict JSON has no NaN; a missing metric is ``null`` so any reader can parse it.
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj) if isinstance(obj, (set, frozenset)) else obj
+        return [to_jsonable(v) for v in items]
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "tolist"):  # numpy scalars/arrays, 0-dim or small torch tensors
+        return to_jsonable(obj.tolist())
+    if hasattr(obj, "item"):
+        return to_jsonable(obj.item())
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON: {obj!r}")
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Indented, key-sorted JSON (stable diffs); NaN becomes ``null``."""
+    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False)
+    return write_text_atomic(path, text + "\n")
+
+
+def write_csv_atomic(path: str | os.PathLike, df, **to_csv_kw: Any) -> Path:
+    """Write a pandas DataFrame as CSV (no index unless ``index=True``)."""
+    to_csv_kw.setdefault("index", False)
+    with atomic_open(path, "w") as f:
+        df.to_csv(f, **to_csv_kw)
+    return Path(path)
+
+
+def savefig_atomic(fig, path: str | os.PathLike, **savefig_kw: Any) -> Path:
+    """``fig.savefig`` into a temporary file, then rename; the format follows the suffix."""
+    path = Path(path)
+    savefig_kw.setdefault("format", path.suffix.lstrip(".") or "png")
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, **savefig_kw)
+    return path
+
+
+def save_torch_atomic(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` for checkpoints; a crash mid-save keeps the previous checkpoint."""
+    import torch  # local: the tables and report do not need torch
+
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
+    return Path(path)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; a corrupt file is a one-line ``GanZooError`` naming it.
+
+    A missing file raises ``FileNotFoundError`` as usual (callers often expect that).
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GanZooError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
