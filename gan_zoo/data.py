@@ -325,3 +325,113 @@ def _load_fashion_mnist(root, train, seed, limit):
 def _load_cifar10(root, train, seed, limit):
     x, y = _read_torchvision("CIFAR10", root, train)
     return x, y, {}
+
+
+# -- generated datasets -------------------------------------------------------------
+
+
+def _split_generator(seed: int, train: bool) -> torch.Generator:
+    """A CPU generator for a generated split; the test split uses a shifted seed."""
+    return torch.Generator().manual_seed(int(seed) + (0 if train else TEST_SEED_OFFSET))
+
+
+#: Samples in each split of the generated datasets (``limit`` keeps a prefix).
+STACKED_MNIST_SIZE = {True: 60_000, False: 10_000}
+MIXTURE_SIZE = {True: 100_000, False: 10_000}
+
+
+@_dataset("stacked-mnist", kind="image", channels=3, image_size=28, num_classes=1000,
+          default_backbone="dcgan28")
+def _load_stacked_mnist(root, train, seed, limit):
+    """Three independent MNIST digits as the R, G, B channels; label ``100a + 10b + c``.
+
+    1000 modes (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018). Digits come
+    from the MNIST split of the same name; the draw is fixed by ``seed``.
+    """
+    digits, labels = _read_torchvision("MNIST", root, train)  # (M, 1, 28, 28), (M,)
+    n = STACKED_MNIST_SIZE[train]
+    idx = torch.randint(0, digits.shape[0], (n, 3), generator=_split_generator(seed, train))
+    idx = idx[: limit or n]  # drawn at full size first, so a limit keeps a prefix
+    x = digits[idx.reshape(-1), 0].reshape(-1, 3, *digits.shape[-2:])  # (n, 3, 28, 28)
+    d = labels[idx]  # (n, 3): digit of each channel
+    y = 100 * d[:, 0] + 10 * d[:, 1] + d[:, 2]
+    return x, y, {}
+
+
+def mixture_centers(name: str) -> torch.Tensor:
+    """Mode centres ``(K, 2)``: ``ring8`` on a circle of radius 2, ``grid25`` on {-4..4}^2."""
+    if name == "ring8":
+        angle = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+        return (2.0 * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
+    if name == "grid25":
+        v = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+        gx, gy = torch.meshgrid(v, v, indexing="ij")
+        return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+    raise GanZooError(f"no mixture named {name!r}; valid: grid25, ring8")
+
+
+#: Std of each mode (PacGAN / VEEGAN toy protocol, DESIGN.md).
+MIXTURE_SIGMA = {"ring8": 0.02, "grid25": 0.05}
+
+
+def _gaussian_mixture(name: str, seed: int, train: bool, limit: int | None):
+    """Equal-weight isotropic Gaussian mixture; label = index of the mode drawn."""
+    centers, sigma = mixture_centers(name), MIXTURE_SIGMA[name]
+    n = min(MIXTURE_SIZE[train], limit or MIXTURE_SIZE[train])
+    g = _split_generator(seed, train)
+    y = torch.randint(0, centers.shape[0], (n,), generator=g)
+    x = centers[y] + sigma * torch.randn(n, 2, generator=g)
+    return x, y, {"centers": centers, "sigma": sigma}
+
+
+@_dataset("ring8", kind="points", channels=0, image_size=None, num_classes=8,
+          default_backbone="mlp")
+def _load_ring8(root, train, seed, limit):
+    return _gaussian_mixture("ring8", seed, train, limit)
+
+
+@_dataset("grid25", kind="points", channels=0, image_size=None, num_classes=25,
+          default_backbone="mlp")
+def _load_grid25(root, train, seed, limit):
+    return _gaussian_mixture("grid25", seed, train, limit)
+
+
+# -- a folder of images -------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _read_folder(path: str, size: int, limit: int | None) -> torch.Tensor:
+    """uint8 ``(N, 3, size, size)`` from every image under ``path`` (recursive, sorted).
+
+    Each image is scaled so its shorter side is ``size`` and centre-cropped
+    (``PIL.ImageOps.fit``), the usual DCGAN preprocessing. Unreadable files are
+    skipped with a warning.
+    """
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    folder = pathlib.Path(path).expanduser()
+    if not folder.is_dir():
+        raise GanZooError(f"{FOLDER_PREFIX}{path}: no such folder ({folder.resolve()})")
+    files = sorted(p for p in folder.rglob("*")
+                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    arrays, skipped = [], 0
+    for p in files:
+        if limit is not None and len(arrays) >= limit:
+            break
+        try:
+            with Image.open(p) as im:
+                im = ImageOps.fit(im.convert("RGB"), (size, size),
+                                  method=Image.Resampling.BICUBIC, centering=(0.5, 0.5))
+                arrays.append(np.asarray(im, dtype=np.uint8))
+        except (UnidentifiedImageError, OSError, ValueError):
+            skipped += 1
+    if skipped:
+        warnings.warn(f"{FOLDER_PREFIX}{path}: skipped {skipped} unreadable image file(s)")
+    if not arrays:
+        raise GanZooError(
+            f"{FOLDER_PREFIX}{path}: no readable images ({', '.join(IMAGE_SUFFIXES)}) "
+            f"under {folder.resolve()}"
+        )
+    x = torch.from_numpy(np.stack(arrays))  # (N, H, W, 3)
+    return x.permute(0, 3, 1, 2).contiguous()
