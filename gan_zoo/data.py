@@ -23,6 +23,7 @@ import math
 import os
 import pathlib
 import socket
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -38,6 +39,8 @@ FOLDER_PREFIX = "folder:"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 #: Seconds a download attempt may wait on one socket operation before giving up.
 DOWNLOAD_TIMEOUT = 5.0
+#: Seconds the connectivity check waits for a download host.
+CONNECT_TIMEOUT = 3.0
 #: Seed offset for the held-out split of generated datasets, so train and test differ.
 TEST_SEED_OFFSET = 1_000_003
 
@@ -182,7 +185,8 @@ def get_dataset(
 ) -> Dataset:
     """Load one split of a dataset into tensors on ``device``.
 
-    ``seed`` fixes generated datasets (stacked-mnist, ring8, grid25); ``limit`` keeps
+    ``train`` picks the split (a folder has one); ``seed`` fixes generated datasets
+    (stacked-mnist, ring8, grid25) and is ignored by file datasets; ``limit`` keeps
     the first ``limit`` samples; ``image_size`` resizes images (bilinear,
     antialiased), and sets the side of ``folder:PATH`` images (default 64).
     """
@@ -255,6 +259,26 @@ def _socket_timeout(seconds: float):
         socket.setdefaulttimeout(old)
 
 
+def _can_reach(cls) -> bool:
+    """Quick check that one of the class's download hosts accepts a connection.
+
+    Offline, this fails within ``CONNECT_TIMEOUT`` instead of letting torchvision try
+    every mirror and file in turn.
+    """
+    urls = list(getattr(cls, "mirrors", None) or []) or [getattr(cls, "url", "")]
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        if not parts.hostname:
+            continue
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _torchvision_class(class_name: str):
     import torchvision.datasets as tvd
 
@@ -282,9 +306,9 @@ def _read_torchvision(class_name: str, root: str, train: bool):
     with _quiet():
         try:
             ds = cls(root, train=train, download=False)
-        except (RuntimeError, OSError):
+        except Exception:  # missing or unreadable files: fall through to a download
             pass
-        if ds is None:
+        if ds is None and _can_reach(cls):
             try:
                 with _socket_timeout(DOWNLOAD_TIMEOUT):
                     ds = cls(root, train=train, download=True)

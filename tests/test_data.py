@@ -171,6 +171,7 @@ def test_offline_error_is_one_line_naming_the_folder(
         raise URLError("no network")
 
     monkeypatch.setattr(getattr(tvd, cls_name), "download", no_network)
+    monkeypatch.setattr(data, "_can_reach", lambda cls: True)  # exercise the download path
     monkeypatch.setenv("GAN_ZOO_DATA", str(tmp_path))
     with pytest.raises(DataUnavailableError) as info:
         get_dataset(name)
@@ -182,6 +183,32 @@ def test_offline_error_is_one_line_naming_the_folder(
     assert socket.getdefaulttimeout() is None  # restored afterwards
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_unreachable_hosts_skip_the_download(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    monkeypatch.setattr(tvd.MNIST, "download", lambda self: pytest.fail("download tried"))
+    monkeypatch.setattr(data, "_can_reach", lambda cls: False)
+    with pytest.raises(DataUnavailableError, match="could not be downloaded"):
+        get_dataset("mnist", root=tmp_path)
+
+
+def test_connectivity_check_reads_the_class_hosts(monkeypatch):
+    import torchvision.datasets as tvd
+
+    tried = []
+
+    def refuse(address, timeout):
+        tried.append((address, timeout))
+        raise OSError("offline")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert data._can_reach(tvd.MNIST) is False
+    assert len(tried) == len(tvd.MNIST.mirrors) and all(t <= 5 for _, t in tried)
+    tried.clear()
+    assert data._can_reach(tvd.CIFAR10) is False
+    assert tried[0][0] == ("www.cs.toronto.edu", 443)
 
 
 # -- Fashion-MNIST and CIFAR-10 on tiny files written here ---------------------------
