@@ -1,0 +1,151 @@
+"""Column and file names of the benchmark tables, defined once.
+
+The table writer, the statistics, the plots, the report and the tests all use these
+constants, so a renamed column breaks loudly in one place instead of silently in five.
+"""
+
+from __future__ import annotations
+
+from gan_zoo.metrics import keys
+
+# -- files ----------------------------------------------------------------------------
+
+#: Inside a results folder.
+BENCH_JSON = "bench.json"
+RUNS_DIR = "runs"
+#: Inside one run folder ``<results>/runs/<run_id>/``.
+SPEC_JSON = "spec.json"
+RESULT_JSON = "result.json"
+METRICS_JSON = "metrics.json"
+LOG_CSV = "log.csv"
+SAMPLES_PNG = "samples.png"
+SAMPLES_NPZ = "samples.npz"
+#: Written by :func:`gan_zoo.bench.report.rebuild` into the output folder.
+RUNS_CSV = "runs.csv"
+CURVES_CSV = "curves.csv"
+SUMMARY_CSV = "summary.csv"
+STATS_CSV = "stats.csv"
+REPORT_MD = "report.md"
+PLOTS_DIR = "plots"
+
+#: ``bench.json["format"]`` this version writes and reads. Bump it when the layout of a
+#: results folder changes in a way old readers would misread.
+BENCH_FORMAT = 1
+
+# -- run statuses (result.json "status") ------------------------------------------------
+
+OK, DIVERGED, SKIPPED, FAILED = "ok", "diverged", "skipped", "failed"
+STATUSES = (OK, DIVERGED, SKIPPED, FAILED)
+#: How complete a run is; of two copies of one run id the higher one is kept.
+STATUS_COMPLETENESS = {OK: 3, DIVERGED: 2, SKIPPED: 1, FAILED: 0}
+
+# -- runs.csv: one row per run ----------------------------------------------------------
+
+RUN_ID = "run_id"
+DATASET = "dataset"
+BACKBONE = "backbone"
+LOSS = "loss"
+REGULARIZERS = "regularizers"
+SEED = "seed"
+PARAMS = "params"  # JSON of the run's --set sweep values, sorted keys; "{}" when none
+STEPS = "steps"  # generator steps done
+STEPS_PLANNED = "steps_planned"  # generator steps asked for (spec.steps)
+G_STEPS = "g_steps"
+D_STEPS = "d_steps"
+WALL_S = "wall_s"  # training time, seconds
+STATUS = "status"
+REASON = "reason"
+DEVICE = "device"
+VERSION = "gan_zoo_version"
+RUN_DIR = "run_dir"  # absolute in memory; relative to the output folder in runs.csv
+
+#: Evaluation columns after the metrics (from metrics.json, like the metrics).
+EVAL_EXTRA_COLUMNS = [keys.MODES_TOTAL, keys.EVAL_SAMPLES, keys.FEATURE_EXTRACTOR]
+
+RUNS_COLUMNS = [
+    RUN_ID, DATASET, BACKBONE, LOSS, REGULARIZERS, SEED, PARAMS,
+    STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, WALL_S, STATUS, REASON,
+    *keys.METRIC_COLUMNS, *EVAL_EXTRA_COLUMNS,
+    DEVICE, VERSION, RUN_DIR,
+]
+#: Integer columns (nullable: empty where a run never got that far).
+RUNS_INT_COLUMNS = [SEED, STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, keys.MODES_TOTAL,
+                    keys.EVAL_SAMPLES]
+
+# -- curves.csv: tidy training log -------------------------------------------------------
+
+STEP, METRIC, VALUE = "step", "metric", "value"
+CURVES_COLUMNS = [RUN_ID, STEP, METRIC, VALUE]
+#: log.csv columns besides ``step`` that become curve metrics.
+LOG_METRICS = ["d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "wall_s"]
+
+# -- summary.csv: one row per configuration ----------------------------------------------
+
+#: A configuration: everything but the seed.
+GROUP_COLUMNS = [DATASET, LOSS, REGULARIZERS, PARAMS]
+N_RUNS, N_OK, N_DIVERGED, N_SKIPPED, N_FAILED = "n_runs", "n_ok", "n_diverged", "n_skipped", "n_failed"
+RANK = "rank"  # 1 = best within the dataset
+RANK_BY = "rank_by"  # which metric(s) the rank used, e.g. "fid" or "modes,hq_frac"
+#: Metrics summarised over the ok runs of a configuration (training time included).
+SUMMARY_METRICS = [*keys.METRIC_COLUMNS, WALL_S]
+SUMMARY_STATS = ("n", "mean", "std", "ci_low", "ci_high")
+
+
+def stat_column(metric: str, stat: str) -> str:
+    """``fid`` + ``mean`` -> ``fid_mean``: the summary column of one statistic."""
+    return f"{metric}_{stat}"
+
+
+SUMMARY_COLUMNS = [
+    *GROUP_COLUMNS, N_RUNS, N_OK, N_DIVERGED, N_SKIPPED, N_FAILED, RANK, RANK_BY,
+    *[stat_column(m, s) for m in SUMMARY_METRICS for s in SUMMARY_STATS],
+]
+
+# -- stats.csv: pairwise tests between objectives ----------------------------------------
+
+A, B = "a", "b"
+N_A, N_B = "n_a", "n_b"
+MEDIAN_A, MEDIAN_B = "median_a", "median_b"
+U, P, P_HOLM, SIGNIFICANT, BETTER = "u", "p", "p_holm", "significant", "better"
+STATS_COLUMNS = [
+    DATASET, REGULARIZERS, PARAMS, METRIC,
+    A, B, N_A, N_B, MEDIAN_A, MEDIAN_B, U, P, P_HOLM, SIGNIFICANT, BETTER,
+]
+#: Family-wise error rate of the Holm correction.
+ALPHA = 0.05
+#: Seeds needed on both sides for a pairwise test (with 2 vs 2 the exact two-sided
+#: Mann-Whitney p is at least 1/3, so such tests only dilute the Holm family).
+MIN_SEEDS_FOR_TEST = 3
+
+# -- what "better" means ----------------------------------------------------------------
+
+#: 2-D toy mixtures: ranked by mode coverage, not FID.
+MIXTURE_DATASETS = ("ring8", "grid25")
+LOWER_IS_BETTER = {keys.FID, keys.KID_MEAN, keys.MIFID, keys.MODE_KL, WALL_S}
+HIGHER_IS_BETTER = {keys.IS_MEAN, keys.PRECISION, keys.RECALL, keys.MODES, keys.HQ_FRAC,
+                    keys.CONFIDENT_FRAC, keys.COND_ACC}
+
+
+def rank_metrics(dataset: str, available: set[str] | None = None) -> list[str]:
+    """Metrics that order configurations of ``dataset``, most important first.
+
+    FID for image datasets; mode coverage (then sample quality) for the 2-D mixtures,
+    and for any dataset whose runs have no FID (``available``: metrics with values).
+    """
+    if dataset in MIXTURE_DATASETS:
+        return [keys.MODES, keys.HQ_FRAC]
+    if available is None or keys.FID in available:
+        return [keys.FID]
+    if keys.MODES in available:
+        return [keys.MODES, keys.MODE_KL]
+    return []
+
+
+#: Shown for each metric in the report and on plot axes.
+METRIC_LABELS = {
+    keys.FID: "FID", keys.IS_MEAN: "IS", keys.KID_MEAN: "KID", keys.PRECISION: "precision",
+    keys.RECALL: "recall", keys.MIFID: "MiFID", keys.MODES: "modes covered",
+    keys.MODE_KL: "KL(modes || uniform)", keys.HQ_FRAC: "high-quality share",
+    keys.CONFIDENT_FRAC: "confident share", keys.COND_ACC: "conditional accuracy",
+    WALL_S: "training time (s)",
+}

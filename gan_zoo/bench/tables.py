@@ -1,0 +1,329 @@
+"""Run folders -> tables: runs.csv, curves.csv, summary.csv, stats.csv.
+
+The runner writes each run into its own folder; this module is the only reader of
+those folders for the benchmark tables. It merges several results folders (a benchmark
+resumed elsewhere, or split across machines) and keeps one row per run id.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from gan_zoo import __version__
+from gan_zoo.bench import columns as C
+from gan_zoo.bench.stats import bootstrap_ci, pairwise_tests
+from gan_zoo.errors import GanZooError
+from gan_zoo.io import read_json, write_csv_atomic, write_json_atomic
+from gan_zoo.metrics import keys
+
+__all__ = [
+    "bench_meta", "write_bench_meta", "check_results_format", "find_run_dirs",
+    "collect_runs", "summarize", "compute_stats", "has_replicates", "write_tables",
+]
+
+# -- bench.json ---------------------------------------------------------------------------
+
+
+def bench_meta(**extra) -> dict:
+    """The ``bench.json`` content of a results folder written by this version."""
+    return {"gan_zoo_version": __version__, "format": C.BENCH_FORMAT, **extra}
+
+
+def write_bench_meta(results_dir: str | os.PathLike, **extra) -> Path:
+    return write_json_atomic(Path(results_dir) / C.BENCH_JSON, bench_meta(**extra))
+
+
+def check_results_format(results_dir: str | os.PathLike) -> dict | None:
+    """Read ``bench.json`` and refuse a folder whose layout this version cannot read.
+
+    A folder without ``bench.json`` (run folders copied by hand) is read as the
+    current format; returns the metadata or None.
+    """
+    path = Path(results_dir) / C.BENCH_JSON
+    if not path.is_file():
+        return None
+    meta = read_json(path)
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if fmt != C.BENCH_FORMAT:
+        wrote = meta.get("gan_zoo_version", "unknown") if isinstance(meta, dict) else "unknown"
+        raise GanZooError(
+            f"{results_dir}: results format {fmt!r} (written by gan-zoo {wrote}); "
+            f"gan-zoo {__version__} reads format {C.BENCH_FORMAT} only"
+        )
+    return meta
+
+
+# -- reading run folders -------------------------------------------------------------------
+
+
+def find_run_dirs(results_dir: str | os.PathLike) -> list[Path]:
+    """Run folders of a results folder: ``DIR/runs/*``, or ``DIR/*`` if DIR is a runs folder."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise GanZooError(f"results folder {root} does not exist")
+    base = root / C.RUNS_DIR if (root / C.RUNS_DIR).is_dir() else root
+    if (base / C.RESULT_JSON).is_file() or (base / C.SPEC_JSON).is_file():
+        return [base]  # a single run folder
+    return sorted(p for p in base.iterdir()
+                  if p.is_dir() and ((p / C.RESULT_JSON).is_file() or (p / C.SPEC_JSON).is_file()))
+
+
+def _num(value) -> float:
+    """A metric value as float; None, strings and missing values become NaN."""
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _run_row(run_dir: Path) -> dict:
+    """One runs.csv row from a finished run folder (it has result.json)."""
+    result = read_json(run_dir / C.RESULT_JSON)
+    spec = read_json(run_dir / C.SPEC_JSON) if (run_dir / C.SPEC_JSON).is_file() else {}
+    metrics = read_json(run_dir / C.METRICS_JSON) if (run_dir / C.METRICS_JSON).is_file() else {}
+    status = result.get("status")
+    if status not in C.STATUSES:
+        raise GanZooError(
+            f"{run_dir / C.RESULT_JSON}: unknown status {status!r}; valid: {', '.join(C.STATUSES)}"
+        )
+    row = {
+        C.RUN_ID: result.get("run_id") or run_dir.name,
+        C.DATASET: spec.get("dataset"),
+        C.BACKBONE: result.get("backbone") or spec.get("backbone"),
+        C.LOSS: spec.get("loss"),
+        C.REGULARIZERS: spec.get("regularizers") or "none",
+        C.SEED: spec.get("seed"),
+        C.PARAMS: json.dumps(result.get("sweep") or {}, sort_keys=True),
+        C.STEPS: result.get("steps"),
+        C.STEPS_PLANNED: spec.get("steps"),
+        C.G_STEPS: result.get("g_steps"),
+        C.D_STEPS: result.get("d_steps"),
+        C.WALL_S: _num(result.get("wall_s")),
+        C.STATUS: status,
+        C.REASON: result.get("reason") or "",
+        C.DEVICE: result.get("device") or spec.get("device"),
+        C.VERSION: result.get("gan_zoo_version"),
+        C.RUN_DIR: str(run_dir.resolve()),
+    }
+    for m in keys.METRIC_COLUMNS:
+        row[m] = _num(metrics.get(m))
+    for m in C.EVAL_EXTRA_COLUMNS:
+        row[m] = metrics.get(m)
+    return row
+
+
+def _typed_runs(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=C.RUNS_COLUMNS)
+    for col in C.RUNS_INT_COLUMNS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
+    for col in [*keys.METRIC_COLUMNS, C.WALL_S]:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    return df
+
+
+def _read_log(run_id: str, run_dir: Path) -> pd.DataFrame | None:
+    """log.csv -> tidy rows; a torn last line (crash mid-append) is dropped."""
+    path = Path(run_dir) / C.LOG_CSV
+    if not path.is_file():
+        return None
+    try:
+        log = pd.read_csv(path, on_bad_lines="skip")
+    except pd.errors.EmptyDataError:
+        return None
+    if C.STEP not in log.columns or log.empty:
+        return None
+    log[C.STEP] = pd.to_numeric(log[C.STEP], errors="coerce")
+    log = log.dropna(subset=[C.STEP])
+    value_cols = [c for c in log.columns if c != C.STEP]
+    tidy = log.melt(id_vars=[C.STEP], value_vars=value_cols, var_name=C.METRIC, value_name=C.VALUE)
+    tidy[C.VALUE] = pd.to_numeric(tidy[C.VALUE], errors="coerce")
+    tidy.insert(0, C.RUN_ID, run_id)
+    return tidy
+
+
+def collect_runs(results_dirs: Iterable[str | os.PathLike]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read every run folder of one or more results folders into (runs_df, curves_df).
+
+    The same run id found twice (a resumed or merged benchmark) keeps the most complete
+    copy: ok > diverged > skipped > failed, then more metrics, then more steps; on a full
+    tie the folder given first wins. Curves come from the kept copy only. Run folders
+    without result.json (still running, or killed) are left out; their paths are in
+    ``runs_df.attrs["incomplete"]``.
+    """
+    if isinstance(results_dirs, (str, os.PathLike)):
+        results_dirs = [results_dirs]
+    rows, incomplete = [], []
+    for order, results_dir in enumerate(results_dirs):
+        check_results_format(results_dir)
+        for run_dir in find_run_dirs(results_dir):
+            if not (run_dir / C.RESULT_JSON).is_file():
+                incomplete.append(str(run_dir))
+                continue
+            row = _run_row(run_dir)
+            row["_order"] = order
+            rows.append(row)
+    if not rows:
+        runs = _typed_runs([])
+        runs.attrs["incomplete"] = incomplete
+        return runs, pd.DataFrame(columns=C.CURVES_COLUMNS)
+
+    raw = pd.DataFrame(rows)
+    raw["_complete"] = raw[C.STATUS].map(C.STATUS_COMPLETENESS)
+    raw["_n_metrics"] = raw[keys.METRIC_COLUMNS].notna().sum(axis=1)
+    raw["_steps"] = pd.to_numeric(raw[C.STEPS], errors="coerce").fillna(-1)
+    raw = raw.sort_values(["_complete", "_n_metrics", "_steps", "_order"],
+                          ascending=[False, False, False, True], kind="stable")
+    kept = raw.drop_duplicates(subset=[C.RUN_ID], keep="first")
+    runs = _typed_runs(kept[C.RUNS_COLUMNS].to_dict("records"))
+    runs = runs.sort_values([C.DATASET, C.LOSS, C.REGULARIZERS, C.PARAMS, C.SEED, C.RUN_ID],
+                            kind="stable", na_position="last").reset_index(drop=True)
+    runs.attrs["incomplete"] = incomplete
+
+    logs = [_read_log(r, d) for r, d in zip(runs[C.RUN_ID], runs[C.RUN_DIR])]
+    logs = [t for t in logs if t is not None and not t.empty]
+    curves = (pd.concat(logs, ignore_index=True)[C.CURVES_COLUMNS] if logs
+              else pd.DataFrame(columns=C.CURVES_COLUMNS))
+    return runs, curves
+
+
+# -- summary -------------------------------------------------------------------------------
+
+
+def _rank(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rank configurations within each dataset (1 = best; ties share the lower rank).
+
+    Configurations without a value of the first rank metric get no rank.
+    """
+    summary[C.RANK] = pd.Series(pd.NA, index=summary.index, dtype="Int64")
+    summary[C.RANK_BY] = ""
+    for dataset, sub in summary.groupby(C.DATASET, sort=False):
+        available = {m for m in keys.METRIC_COLUMNS if sub[C.stat_column(m, "mean")].notna().any()}
+        by = C.rank_metrics(dataset, available)
+        if not by:
+            continue
+        summary.loc[sub.index, C.RANK_BY] = ",".join(by)
+        rankable = sub[sub[C.stat_column(by[0], "mean")].notna()]
+        keyed = []
+        for idx, row in rankable.iterrows():
+            key = []
+            for m in by:
+                v = row[C.stat_column(m, "mean")]
+                v = math.inf if pd.isna(v) else (-v if m in C.HIGHER_IS_BETTER else v)
+                key.append(v)
+            keyed.append((tuple(key), idx))
+        keyed.sort(key=lambda t: t[0])
+        rank, prev = 0, None
+        for pos, (key, idx) in enumerate(keyed, start=1):
+            if key != prev:
+                rank, prev = pos, key
+            summary.loc[idx, C.RANK] = rank
+    return summary
+
+
+def summarize(runs_df: pd.DataFrame, level: float = 0.95, n_resamples: int = 2000,
+              seed: int = 0) -> pd.DataFrame:
+    """One row per (dataset, loss, regularizers, params): run counts by status, then the
+    n, mean, std (ddof 1), and bootstrap CI of each metric over the configuration's ok runs,
+    and its rank within the dataset (FID ascending; mixtures: modes descending, then
+    high-quality share). With a single ok run, std and CI are empty (see bootstrap_ci).
+    """
+    if runs_df is None or runs_df.empty:
+        return pd.DataFrame(columns=C.SUMMARY_COLUMNS)
+    out = []
+    for group, sub in runs_df.groupby(C.GROUP_COLUMNS, sort=True, dropna=False):
+        row = dict(zip(C.GROUP_COLUMNS, group))
+        status = sub[C.STATUS]
+        row.update({C.N_RUNS: len(sub), C.N_OK: int((status == C.OK).sum()),
+                    C.N_DIVERGED: int((status == C.DIVERGED).sum()),
+                    C.N_SKIPPED: int((status == C.SKIPPED).sum()),
+                    C.N_FAILED: int((status == C.FAILED).sum())})
+        ok = sub[status == C.OK]
+        for m in C.SUMMARY_METRICS:
+            x = ok[m].to_numpy(dtype=float)
+            x = x[~np.isnan(x)]
+            lo, hi = bootstrap_ci(x, level=level, n_resamples=n_resamples, seed=seed)
+            row[C.stat_column(m, "n")] = int(x.size)
+            row[C.stat_column(m, "mean")] = float(x.mean()) if x.size else math.nan
+            # identical values: exactly 0, not the 1e-16 that float summation leaves
+            row[C.stat_column(m, "std")] = (math.nan if x.size < 2 else 0.0 if np.all(x == x[0])
+                                            else float(x.std(ddof=1)))
+            row[C.stat_column(m, "ci_low")] = lo
+            row[C.stat_column(m, "ci_high")] = hi
+        out.append(row)
+    summary = pd.DataFrame(out)
+    summary = _rank(summary)
+    summary = summary.sort_values([C.DATASET, C.RANK, C.LOSS, C.REGULARIZERS, C.PARAMS],
+                                  na_position="last", kind="stable").reset_index(drop=True)
+    return summary[C.SUMMARY_COLUMNS]
+
+
+def has_replicates(summary_df: pd.DataFrame, min_seeds: int = C.MIN_SEEDS_FOR_TEST) -> bool:
+    """True when some configuration has at least ``min_seeds`` ok runs (tests make sense)."""
+    return summary_df is not None and not summary_df.empty and bool(
+        (summary_df[C.N_OK] >= min_seeds).any())
+
+
+def compute_stats(runs_df: pd.DataFrame) -> pd.DataFrame:
+    """Pairwise tests on each dataset's rank metrics (FID; modes and hq_frac for mixtures)."""
+    parts = []
+    if runs_df is not None and not runs_df.empty:
+        for dataset, sub in runs_df.groupby(C.DATASET, sort=True):
+            available = {m for m in keys.METRIC_COLUMNS if sub[m].notna().any()}
+            for metric in C.rank_metrics(dataset, available):
+                part = pairwise_tests(sub, metric=metric)
+                if not part.empty:
+                    parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=C.STATS_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[C.STATS_COLUMNS]
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def write_tables(out_dir: str | os.PathLike, runs_df: pd.DataFrame, curves_df: pd.DataFrame,
+                 summary_df: pd.DataFrame | None = None,
+                 stats_df: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Write runs.csv, curves.csv, summary.csv and, when some configuration has >= 3 ok
+    seeds, stats.csv (a stale stats.csv from an earlier rebuild is removed otherwise).
+
+    ``summary_df``/``stats_df`` are computed when not given. Returns {name: path}.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if summary_df is None:
+        summary_df = summarize(runs_df)
+    paths = {}
+    runs_out = runs_df.copy()
+    runs_out[C.RUN_DIR] = [_relpath(p, out) for p in runs_out[C.RUN_DIR]]
+    paths["runs"] = write_csv_atomic(out / C.RUNS_CSV, runs_out[C.RUNS_COLUMNS])
+    paths["curves"] = write_csv_atomic(out / C.CURVES_CSV, curves_df[C.CURVES_COLUMNS])
+    paths["summary"] = write_csv_atomic(out / C.SUMMARY_CSV, summary_df[C.SUMMARY_COLUMNS])
+    stats_path = out / C.STATS_CSV
+    if has_replicates(summary_df):
+        if stats_df is None:
+            stats_df = compute_stats(runs_df)
+        paths["stats"] = write_csv_atomic(stats_path, stats_df[C.STATS_COLUMNS])
+    elif stats_path.is_file():
+        stats_path.unlink()
+    return paths
+
+
+def _relpath(path, start: Path) -> str:
+    if not isinstance(path, str) or not path:
+        return ""
+    try:
+        return os.path.relpath(path, start)
+    except ValueError:  # another drive on Windows
+        warnings.warn(f"run folder {path} is not below {start}; keeping the absolute path")
+        return path
