@@ -54,6 +54,7 @@ def make_run(results: Path, *, loss: str, seed: int = 0, dataset: str = "mnist",
         "wall_s": 1.5 + seed, "device": "cpu", "gan_zoo_version": __version__,
         "backbone": "mlp" if dataset in C.MIXTURE_DATASETS else "dcgan28",
         "resolved": {"lr_g": 2e-4}, "sweep": sweep or {},
+        "diverged_step": steps if status == C.DIVERGED else None,
     }))
     if status in (C.OK, C.DIVERGED):
         full = {m: None for m in keys.METRIC_COLUMNS}
@@ -179,7 +180,7 @@ def test_collect_reads_every_run(bench):
     skipped = runs[runs[C.STATUS] == C.SKIPPED].iloc[0]
     assert skipped[C.REASON] == SKIP_REASON and math.isnan(skipped[keys.FID])
     diverged = runs[runs[C.STATUS] == C.DIVERGED].iloc[0]
-    assert (diverged[C.STEPS], diverged[C.STEPS_PLANNED]) == (40, 100)
+    assert (diverged[C.STEPS], diverged[C.STEPS_PLANNED], diverged[C.DIVERGED_STEP]) == (40, 100, 40)
     # curves: tidy, one row per (run, logged step, log column)
     assert list(curves.columns) == C.CURVES_COLUMNS
     logged = 6 * 11 + 5  # six full runs log 11 steps, the diverged one 5
@@ -387,7 +388,8 @@ def test_nothing_to_plot_never_crashes(tmp_path):
     empty = pd.DataFrame(columns=C.RUNS_COLUMNS)
     assert plot_all(empty, pd.DataFrame(columns=C.CURVES_COLUMNS), summarize(empty), tmp_path) == {}
     report = Path(rebuild(root)["report"]).read_text()
-    assert "no best objective" in report and "Failed: mnist ns (none) seed 0: boom" in report
+    assert "No ok run on **mnist** has a value of FID, so there is no best objective" in report
+    assert "Failed: mnist ns (none) seed 0: boom" in report
 
 
 def test_markdown_table_formats_and_escapes():

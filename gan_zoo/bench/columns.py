@@ -55,6 +55,7 @@ D_STEPS = "d_steps"
 WALL_S = "wall_s"  # training time, seconds
 STATUS = "status"
 REASON = "reason"
+DIVERGED_STEP = "diverged_step"  # generator step where a diverged run broke down
 DEVICE = "device"
 VERSION = "gan_zoo_version"
 RUN_DIR = "run_dir"  # absolute in memory; relative to the output folder in runs.csv
@@ -64,12 +65,12 @@ EVAL_EXTRA_COLUMNS = [keys.MODES_TOTAL, keys.EVAL_SAMPLES, keys.FEATURE_EXTRACTO
 
 RUNS_COLUMNS = [
     RUN_ID, DATASET, BACKBONE, LOSS, REGULARIZERS, SEED, PARAMS,
-    STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, WALL_S, STATUS, REASON,
+    STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, WALL_S, STATUS, REASON, DIVERGED_STEP,
     *keys.METRIC_COLUMNS, *EVAL_EXTRA_COLUMNS,
     DEVICE, VERSION, RUN_DIR,
 ]
 #: Integer columns (nullable: empty where a run never got that far).
-RUNS_INT_COLUMNS = [SEED, STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, keys.MODES_TOTAL,
+RUNS_INT_COLUMNS = [SEED, STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, DIVERGED_STEP, keys.MODES_TOTAL,
                     keys.EVAL_SAMPLES]
 
 # -- curves.csv: tidy training log -------------------------------------------------------

@@ -326,7 +326,7 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
         lim = float(np.abs(centers).max()) + 1.5
         order = _objective_order(summary_df, dataset, regs, params, list(chosen))
         with sns.axes_style("white"):
-            fig, axes = _panels(len(order), 2.8, extra_h=0.9)
+            fig, axes = _panels(len(order), 2.8, extra_h=0.5)
         for ax, loss in zip(axes, order):
             row = chosen[loss]
             with np.load(Path(row[C.RUN_DIR]) / C.SAMPLES_NPZ) as npz:

@@ -106,8 +106,9 @@ def _ci_text(row, metric: str) -> str:
 def _best_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame) -> list[str]:
     ranked = summary[summary[C.RANK].notna()]
     if ranked.empty:
-        return [f"No configuration of **{dataset}** has an ok run with a rank metric, "
-                "so there is no best objective."]
+        names = " or ".join(_metric_name(m) for m in C.rank_metrics(dataset)) or "a rank metric"
+        return [f"No ok run on **{dataset}** has a value of {names}, so there is no best "
+                "objective (were the runs evaluated?)."]
     by = ranked[C.RANK_BY].iloc[0].split(",")
     metric = by[0]
     best = ranked[ranked[C.RANK] == ranked[C.RANK].min()]
@@ -179,7 +180,8 @@ def _status_lines(runs: pd.DataFrame) -> list[str]:
             lines.append(f"- ... and {len(diverged) - MAX_LISTED} more diverged runs (see {C.RUNS_CSV}).")
             break
         planned = f" of {int(r[C.STEPS_PLANNED])}" if not pd.isna(r[C.STEPS_PLANNED]) else ""
-        step = f"at step {int(r[C.STEPS])}{planned}" if not pd.isna(r[C.STEPS]) else "(step unknown)"
+        at = r[C.DIVERGED_STEP] if not pd.isna(r[C.DIVERGED_STEP]) else r[C.STEPS]
+        step = f"at step {int(at)}{planned}" if not pd.isna(at) else "(step unknown)"
         reason = f": {r[C.REASON]}" if r[C.REASON] else ""
         lines.append(f"- Diverged: {r[C.DATASET]} {_config(r)} {_seeds([r[C.SEED]])} {step}{reason}.")
     for status, word in ((C.SKIPPED, "Skipped"), (C.FAILED, "Failed")):

@@ -111,6 +111,7 @@ def _run_row(run_dir: Path) -> dict:
         C.WALL_S: _num(result.get("wall_s")),
         C.STATUS: status,
         C.REASON: result.get("reason") or "",
+        C.DIVERGED_STEP: result.get("diverged_step"),
         C.DEVICE: result.get("device") or spec.get("device"),
         C.VERSION: result.get("gan_zoo_version"),
         C.RUN_DIR: str(run_dir.resolve()),
