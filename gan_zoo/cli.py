@@ -66,6 +66,118 @@ def losses_command(name: str | None) -> None:
         click.echo(f"  paper: {obj.paper}")
 
 
+def _parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("nz=200", "width=64")`` -> ``{"nz": "200", "width": "64"}``."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise GanZooError(f"--set expects KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _choices(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+@cli.command("train")
+@click.option("--dataset", default="mnist", show_default=True,
+              help="Dataset name (gan-zoo datasets lists them) or folder:PATH.")
+@click.option("--loss", default="ns", show_default=True, help="Objective name (gan-zoo losses lists them).")
+@click.option("--regularizers", default="none", show_default=True,
+              help="Regularizer names joined with '+', or 'none' (gan-zoo regularizers lists them).")
+@click.option("--steps", type=int, default=None, help="Generator steps [default: 1000].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the run.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run folder [default: runs/<run id>]. Re-running into it resumes.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Set any run-spec field, e.g. nz=200, batch_size=128, n_critic=5, width=64 (repeatable).")
+@click.option("--conditional", is_flag=True, help="Condition G and D on the class label (seed 003).")
+@click.option("--data-root", type=click.Path(file_okay=False), default=None,
+              help="Folder holding the datasets [default: $GAN_ZOO_DATA, else a per-user cache].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+def train_command(dataset, loss, regularizers, steps, seed, out, sets, conditional, data_root, device):
+    """Train one (dataset, objective, regularizers, seed) run into a folder."""
+    from pathlib import Path
+
+    from gan_zoo.spec import RunSpec
+    from gan_zoo.train import resolve, train_run
+
+    base = RunSpec(dataset=dataset, loss=loss, regularizers=regularizers, seed=seed,
+                   conditional=conditional, device=device)
+    if steps is not None:
+        base = base.replace(steps=steps)
+    spec = base.with_overrides(_parse_sets(sets))
+    res = resolve(spec)
+    run_dir = Path(out) if out else Path("runs") / spec.run_id()
+    click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
+               f"for {spec.steps} steps on {res.device} -> {run_dir}", err=True)
+    result = train_run(spec, run_dir, data_root=data_root)
+    click.echo(f"{result.status}: {result.steps} generator steps, {result.d_steps} critic steps, "
+               f"{result.wall_s:.1f} s training" + (f"; {result.reason}" if result.reason else ""))
+    click.echo(f"run folder: {run_dir} (spec.json, log.csv, samples.png, best50.png, curves.png)")
+
+
+@cli.command("sample")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
+@click.option("--label", type=int, default=None, help="Class to generate (conditional runs).")
+@click.option("--best", is_flag=True, help="Keep the n of 10n samples that D scores highest.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draws.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="PNG to write [default: RUN_DIR/sample[_best][_label<c>].png].")
+def sample_command(run_dir, n, label, best, seed, out):
+    """Write a grid of samples (or a scatter plot for 2-D mixtures) from a trained run."""
+    from pathlib import Path
+
+    import torch
+
+    from gan_zoo.runs import grid_nrow, load_run, save_grid
+
+    run = load_run(run_dir)
+    if label is not None and not run.num_classes:
+        raise GanZooError("--label needs a conditional run; this one is not")
+    if run.num_classes and label is None:
+        raise GanZooError(f"this run is conditional: give --label in 0..{run.num_classes - 1}")
+    pool = n * 10 if best else n
+    x = run.sample(pool, labels=label, seed=seed)
+    if best:
+        y = None if label is None else torch.full((pool,), label, dtype=torch.long)
+        x = x[run.score(x, y).argsort(descending=True)[:n]]
+    name = "sample" + ("_best" if best else "") + (f"_label{label}" if label is not None else "") + ".png"
+    path = Path(out) if out else Path(run_dir) / name
+    save_grid(x, path, nrow=grid_nrow(n),
+              title=f"{run.spec.loss} on {run.spec.dataset}" + (f", label {label}" if label is not None else ""))
+    click.echo(f"wrote {path}")
+
+
+@cli.command("regularizers")
+def regularizers_command():
+    """List the regularizers and training tricks with their parameters."""
+    from gan_zoo.regularizers import get_regularizer, list_regularizers
+
+    for name in list_regularizers():
+        reg = get_regularizer(name)
+        params = ", ".join(f"{name}.{k}={v}" for k, v in reg.p.items()) or "no parameters"
+        click.echo(f"{name}")
+        click.echo(f"  {reg.summary}" + ("  [label trick: needs an objective with targets]" if reg.label_trick else ""))
+        click.echo(f"  parameters: {params}")
+        click.echo(f"  source: {reg.source}")
+
+
+@cli.command("datasets")
+def datasets_command():
+    """List the datasets with their shape and fixed backbone."""
+    from gan_zoo.data import dataset_info, list_datasets
+
+    for name in list_datasets():
+        info = dataset_info(name)
+        click.echo(f"{name:15s} {info.kind:6s} shape {'x'.join(map(str, info.shape)):8s} "
+                   f"classes {info.num_classes:4d}  backbone {info.default_backbone}")
+    click.echo(f"{'folder:PATH':15s} image  any folder of images, resized and centre-cropped to 64x64 (dcgan64)")
+
+
 def main() -> None:
     cli.main()
 

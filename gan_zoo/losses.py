@@ -63,6 +63,9 @@ class Objective:
     reports_probability: bool = False
     #: weight of the WGAN-GP gradient penalty the loop adds to d_loss (0: none)
     penalty_weight: float = 0.0
+    #: whether g_loss reads real_logits; if not, the loop skips D's forward pass on reals
+    #: in the generator step (True is the safe default for new objectives)
+    g_uses_real: bool = True
     #: training defaults from the objective's paper; every value is overridable
     defaults: dict = {
         "optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4,
@@ -210,6 +213,7 @@ class Minimax(Objective):
     d_formula = "-E log sigma(C(xr)) - E log(1 - sigma(C(xf)))"
     g_formula = "E log(1 - sigma(C(xf)))"
     paper = "Goodfellow et al. 2014, Generative Adversarial Nets, arXiv:1406.2661"
+    g_uses_real = False
     has_targets = True
     reports_probability = True
 
@@ -248,6 +252,7 @@ class LeastSquares(Objective):
     d_formula = "E (C(xr) - 1)^2 + E C(xf)^2"
     g_formula = "E (C(xf) - 1)^2"
     paper = "Mao et al. 2017, Least Squares Generative Adversarial Networks, arXiv:1611.04076"
+    g_uses_real = False
     has_targets = True
     boundary = 0.5
 
@@ -271,6 +276,7 @@ class Hinge(Objective):
     d_formula = "E max(0, 1 - C(xr)) + E max(0, 1 + C(xf))"
     g_formula = "-E C(xf)"
     paper = "Lim & Ye 2017, Geometric GAN, arXiv:1705.02894; Miyato et al. 2018, arXiv:1802.05957"
+    g_uses_real = False
 
     def d_loss(self, real_logits, fake_logits, real_target=None, fake_target=None):
         self.refuse_targets(real_target, fake_target)
@@ -289,6 +295,7 @@ class Wasserstein(Objective):
     d_formula = "E C(xf) - E C(xr)"
     g_formula = "-E C(xf)"
     paper = "Arjovsky et al. 2017, Wasserstein GAN, arXiv:1701.07875"
+    g_uses_real = False
     defaults = _WGAN_DEFAULTS
 
     def d_loss(self, real_logits, fake_logits, real_target=None, fake_target=None):

@@ -109,6 +109,9 @@ def parse_field(key: str, text: str) -> Any:
         if "float" in hint:
             return float(text)
     except ValueError:
-        kind = "JSON object" if key == "reg_params" else hint.replace("typing.", "")
+        kind = ("a JSON object" if key == "reg_params" else "true or false" if "bool" in hint
+                else "an integer" if "int" in hint else "a number")
+        if "None" in hint:
+            kind += " or none"
         raise GanZooError(f"--set {key}={text!r}: expected {kind}") from None
     return text

@@ -1,0 +1,261 @@
+"""Regularizers and training tricks, each a component of its own, off unless named.
+
+A regularizer changes the run through small hooks that the one training loop calls;
+it never reaches into the loss code:
+
+- ``check(objective)``            refuse combinations that make no sense;
+- ``configure_backbone(kwargs)``  change how G and D are built (dropout in G);
+- ``wrap_networks(G, D)``         modify built networks (spectral norm on D);
+- ``targets(real_t, fake_t, ctx)``  change D's label targets (smoothing, soft/noisy labels);
+- ``d_inputs(real_x, fake_x, ctx)`` change what D sees (instance noise);
+- ``d_penalty(critic, real_x, fake_x, ctx)``  add a term to D's loss (gradient penalty).
+
+Names combine with ``+`` (``soft-labels+instance-noise``); parameters are overridable
+with ``NAME.PARAM`` keys (``{"soft-labels.real_low": 0.8}``) and recorded with the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gan_zoo.errors import GanZooError, NotApplicableError
+from gan_zoo.losses import Objective, gradient_penalty
+from gan_zoo.registry import Registry
+
+__all__ = [
+    "Regularizer",
+    "StepContext",
+    "register_regularizer",
+    "get_regularizer",
+    "list_regularizers",
+    "parse_regularizers",
+]
+
+REGULARIZERS: Registry[type["Regularizer"]] = Registry("regularizer")
+
+
+@dataclass
+class StepContext:
+    """What a hook may need to know about the current step."""
+
+    step: int  # generator steps done so far
+    total_steps: int
+    generator: torch.Generator  # on the training device; its state is checkpointed
+
+
+class Regularizer:
+    """Base class: every hook is a no-op; subclasses override the ones they need."""
+
+    name: str = ""
+    source: str = ""
+    summary: str = ""
+    params: dict = {}
+    label_trick: bool = False  # changes D's targets: needs an objective with targets
+    input_gradients: bool = False  # takes per-sample input gradients: no batch norm in D
+    order: int = 50  # hooks of several regularizers run in ascending order
+
+    def __init__(self, **overrides):
+        unknown = sorted(set(overrides) - set(self.params))
+        if unknown:
+            allowed = ", ".join(f"{self.name}.{k}" for k in self.params) or "none"
+            raise GanZooError(f"unknown parameter(s) {', '.join(f'{self.name}.{k}' for k in unknown)}; "
+                              f"valid: {allowed}")
+        self.p = {**self.params, **{k: type(self.params[k])(v) for k, v in overrides.items()}}
+
+    def check(self, objective: Objective) -> None:
+        if self.label_trick and not objective.has_targets:
+            raise NotApplicableError(
+                f"not applicable: {self.name} changes label targets and {objective.name} has none"
+            )
+
+    def configure_backbone(self, kwargs: dict) -> None:
+        pass
+
+    def wrap_networks(self, g: nn.Module, d: nn.Module) -> None:
+        pass
+
+    def targets(self, real_t: Tensor, fake_t: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
+        return real_t, fake_t
+
+    def d_inputs(self, real_x: Tensor, fake_x: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
+        return real_x, fake_x
+
+    def d_penalty(self, critic, real_x: Tensor, fake_x: Tensor, ctx: StepContext) -> Tensor | None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<regularizer {self.name} {self.p}>"
+
+
+def register_regularizer(name: str):
+    """Class decorator registering a Regularizer subclass under ``name``."""
+
+    def wrap(cls):
+        cls.name = name
+        REGULARIZERS.register(name, cls)
+        return cls
+
+    return wrap
+
+
+def get_regularizer(name: str, **overrides) -> Regularizer:
+    return REGULARIZERS.get(name)(**overrides)
+
+
+def list_regularizers(pattern: str = "*") -> list[str]:
+    return REGULARIZERS.names(pattern)
+
+
+def parse_regularizers(text: str | None, params: dict | None = None) -> list[Regularizer]:
+    """``"soft-labels+instance-noise"`` -> instances in hook order; ``"none"`` -> [].
+
+    ``params`` maps ``NAME.PARAM`` to values; a key for a regularizer not in ``text``
+    is an error, so a misspelled override never goes silently unused.
+    """
+    params = dict(params or {})
+    names = [] if text in (None, "", "none") else [n.strip() for n in str(text).split("+")]
+    if len(set(names)) != len(names):
+        raise GanZooError(f"regularizer named twice in {text!r}")
+    by_name: dict[str, dict] = {n: {} for n in names}
+    for key, value in params.items():
+        reg, _, param = str(key).partition(".")
+        if reg not in by_name or not param:
+            raise GanZooError(
+                f"reg_params key {key!r} must be NAME.PARAM for a regularizer of this run "
+                f"({', '.join(names) or 'none'})"
+            )
+        by_name[reg][param] = value
+    regs = [get_regularizer(n, **by_name[n]) for n in names]
+    return sorted(regs, key=lambda r: r.order)
+
+
+# ---------------------------------------------------------------------------
+# label tricks
+
+@register_regularizer("one-sided-smoothing")
+class OneSidedSmoothing(Regularizer):
+    """Real target 0.9, fake target 0 (smoothing only the real side, so D is not pushed
+    to reward fakes)."""
+
+    source = "Salimans et al. 2016, Improved Techniques for Training GANs, arXiv:1606.03498"
+    summary = "real target 0.9, fake target 0"
+    params = {"real": 0.9}
+    label_trick = True
+    order = 10
+
+    def targets(self, real_t, fake_t, ctx):
+        return torch.full_like(real_t, self.p["real"]), fake_t
+
+
+@register_regularizer("soft-labels")
+class SoftLabels(Regularizer):
+    """Targets drawn every step: real ~ U(0.7, 1.2), fake ~ U(0.0, 0.3)."""
+
+    source = "ganhacks (Chintala et al. 2016); seed 004"
+    summary = "real ~ U(0.7, 1.2), fake ~ U(0.0, 0.3), resampled every step"
+    params = {"real_low": 0.7, "real_high": 1.2, "fake_low": 0.0, "fake_high": 0.3}
+    label_trick = True
+    order = 10
+
+    def targets(self, real_t, fake_t, ctx):
+        p, g = self.p, ctx.generator
+        real = p["real_low"] + (p["real_high"] - p["real_low"]) * torch.rand(
+            real_t.shape, generator=g, device=g.device).to(real_t)
+        fake = p["fake_low"] + (p["fake_high"] - p["fake_low"]) * torch.rand(
+            fake_t.shape, generator=g, device=g.device).to(fake_t)
+        return real, fake
+
+
+@register_regularizer("noisy-labels")
+class NoisyLabels(Regularizer):
+    """Each D target is flipped with probability p: a flipped real sample gets the fake
+    target of its batch position, and the other way round."""
+
+    source = "ganhacks (Chintala et al. 2016)"
+    summary = "flip each D target with probability 0.05"
+    params = {"p": 0.05}
+    label_trick = True
+    order = 20  # after the tricks that set targets
+
+    def targets(self, real_t, fake_t, ctx):
+        g = ctx.generator
+        flip_r = (torch.rand(real_t.shape, generator=g, device=g.device) < self.p["p"]).to(real_t.device)
+        flip_f = (torch.rand(fake_t.shape, generator=g, device=g.device) < self.p["p"]).to(fake_t.device)
+        return torch.where(flip_r, fake_t, real_t), torch.where(flip_f, real_t, fake_t)
+
+
+# ---------------------------------------------------------------------------
+# inputs and networks
+
+@register_regularizer("instance-noise")
+class InstanceNoise(Regularizer):
+    """Gaussian noise on D's real and fake inputs, its std decaying linearly from sigma
+    to 0 over training, so the two distributions overlap early on."""
+
+    source = "ganhacks; Arjovsky & Bottou 2017, arXiv:1701.04862; Sønderby et al. 2017"
+    summary = "Gaussian noise on D's inputs, sigma 0.1 decaying linearly to 0"
+    params = {"sigma": 0.1}
+
+    def sigma_at(self, ctx: StepContext) -> float:
+        return self.p["sigma"] * max(0.0, 1.0 - ctx.step / max(1, ctx.total_steps))
+
+    def d_inputs(self, real_x, fake_x, ctx):
+        s = self.sigma_at(ctx)
+        if s == 0.0:
+            return real_x, fake_x
+        g = ctx.generator
+        noise_r = torch.randn(real_x.shape, generator=g, device=g.device).to(real_x)
+        noise_f = torch.randn(fake_x.shape, generator=g, device=g.device).to(fake_x)
+        return real_x + s * noise_r, fake_x + s * noise_f
+
+
+@register_regularizer("g-dropout")
+class GeneratorDropout(Regularizer):
+    """Dropout with p = 0.5 after G's hidden layers, kept on when sampling too."""
+
+    source = "ganhacks; Isola et al. 2017 (pix2pix), arXiv:1611.07004"
+    summary = "dropout 0.5 in G's hidden layers, also at sampling time"
+    params = {"p": 0.5}
+
+    def configure_backbone(self, kwargs):
+        kwargs["g_dropout"] = self.p["p"]
+
+
+@register_regularizer("spectral-norm")
+class SpectralNorm(Regularizer):
+    """Spectral normalization of every weight layer of D (one power iteration per step)."""
+
+    source = "Miyato et al. 2018, Spectral Normalization for GANs, arXiv:1802.05957"
+    summary = "spectral normalization on D's weight layers"
+    params = {}
+
+    def wrap_networks(self, g, d):
+        from torch.nn.utils.parametrizations import spectral_norm
+
+        for module in list(d.modules()):
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                spectral_norm(module)
+
+
+@register_regularizer("gp")
+class GradientPenalty(Regularizer):
+    """The WGAN-GP penalty lambda * E (||grad C(x_hat)||_2 - 1)^2 added to any objective's
+    D loss (RSGAN-GP, RaSGAN-GP of the loss table in seed 004)."""
+
+    source = "Gulrajani et al. 2017, arXiv:1704.00028"
+    summary = "gradient penalty, lambda 10"
+    params = {"weight": 10.0}
+    input_gradients = True
+
+    def check(self, objective):
+        super().check(objective)
+        if objective.penalty_weight:
+            raise NotApplicableError(
+                f"not applicable: {objective.name} already includes the gradient penalty"
+            )
+
+    def d_penalty(self, critic, real_x, fake_x, ctx):
+        return gradient_penalty(critic, real_x, fake_x, self.p["weight"], generator=ctx.generator)
