@@ -178,6 +178,16 @@ def datasets_command():
     click.echo(f"{'folder:PATH':15s} image  any folder of images, resized and centre-cropped to 64x64 (dcgan64)")
 
 
+def _attach() -> None:
+    from gan_zoo.bench.commands import bench_command, report_command
+
+    cli.add_command(bench_command)
+    cli.add_command(report_command)
+
+
+_attach()
+
+
 def main() -> None:
     cli.main()
 

@@ -1,0 +1,248 @@
+"""Run a benchmark grid: train and score every run, each in its own folder, then rebuild
+the tables, plots and report from those folders.
+
+A run's folder is ``OUT/runs/<run_id>``, the id a hash of its full spec. A run is
+complete when its ``result.json`` says ok (with ``metrics.json`` beside it) or
+diverged, or it was skipped; the same command again skips complete runs and resumes
+the others from their last checkpoint, so a grid killed at any moment completes with
+no duplicate and no lost row. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from gan_zoo import __version__
+from gan_zoo.bench import columns as C
+from gan_zoo.bench.grid import GridItem
+from gan_zoo.errors import GanZooError
+from gan_zoo.io import read_json, write_json_atomic
+
+__all__ = ["EvalOptions", "run_item", "is_complete", "run_grid", "default_workers"]
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How each run is scored (the same for every run of a grid)."""
+
+    samples: int
+    feature_extractor: str | None = None
+    inception_weights: str | None = None
+    cache_dir: str | None = None
+
+
+def is_complete(run_dir: Path, run_id: str) -> bool:
+    """True when ``run_dir`` holds a finished run of ``run_id`` that needs nothing more."""
+    path = run_dir / C.RESULT_JSON
+    if not path.is_file():
+        return False
+    try:
+        result = read_json(path)
+    except GanZooError:
+        return False
+    if result.get("run_id") != run_id:
+        return False
+    status = result.get("status")
+    if status == C.OK:
+        return (run_dir / C.METRICS_JSON).is_file()
+    return status in (C.DIVERGED, C.SKIPPED)
+
+
+def _write_result(run_dir: Path, payload: dict) -> None:
+    payload = {**payload, "gan_zoo_version": __version__}
+    write_json_atomic(run_dir / C.RESULT_JSON, payload)
+
+
+def write_skipped(item: GridItem, run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / C.SPEC_JSON, item.spec.to_dict())
+    _write_result(run_dir, {"run_id": item.run_id, "status": C.SKIPPED, "reason": item.skip_reason,
+                            "steps": 0, "g_steps": 0, "d_steps": 0, "wall_s": 0.0,
+                            "device": "", "sweep": item.sweep})
+
+
+def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
+             evaluation: EvalOptions, threads: int | None = None) -> dict:
+    """Train (or resume) and score one run; never raises for a run's own failure.
+
+    Returns the stored result dict. Runs in the driver or in a worker process.
+    """
+    import torch
+
+    from gan_zoo.spec import RunSpec
+    from gan_zoo.train import train_run
+
+    if threads:
+        torch.set_num_threads(threads)
+    spec = RunSpec.from_dict(spec_dict)
+    run_dir = Path(run_dir)
+    try:
+        result = train_run(spec, run_dir, data_root=data_root, progress=False)
+        payload = {k: v for k, v in asdict(result).items() if k != "run_dir"}
+        payload["sweep"] = sweep
+        if result.status == C.OK and not (run_dir / C.METRICS_JSON).is_file():
+            metrics = _evaluate(run_dir, spec, data_root, evaluation)
+            write_json_atomic(run_dir / C.METRICS_JSON, metrics)
+        _write_result(run_dir, payload)
+        return payload
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # one run's failure is a row, not the end of the sweep
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
+        payload = {"run_id": spec.run_id(), "status": C.FAILED, "reason": reason, "sweep": sweep,
+                   "steps": 0, "g_steps": 0, "d_steps": 0, "wall_s": 0.0, "device": spec.device}
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "error.txt").write_text(traceback.format_exc())
+        _write_result(run_dir, payload)
+        return payload
+
+
+def _evaluate(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
+    """Score a trained run with ``evaluation.samples`` generated samples."""
+    import torch
+
+    from gan_zoo.metrics import evaluate
+    from gan_zoo.runs import load_run
+
+    run = load_run(run_dir, device=resolve_eval_device(spec.device))
+    n = evaluation.samples
+    labels = None
+    if run.num_classes:  # conditional: ask for every class equally often
+        labels = torch.arange(n) % run.num_classes
+    generated = run.sample(n, labels=labels, seed=10_000 + spec.seed)
+    return evaluate(generated, dataset=spec.dataset, labels=labels, data_root=data_root, n=n,
+                    device=run.device, feature_extractor=evaluation.feature_extractor,
+                    inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir)
+
+
+def resolve_eval_device(device: str) -> str:
+    from gan_zoo.train import resolve_device
+
+    return resolve_device(device)
+
+
+def default_workers(device: str) -> int:
+    """On CPU, one single-threaded worker per core (measured faster than one worker using
+    every core: benchmarks/bench_executor.py); one worker per GPU otherwise."""
+    if device.startswith("cuda"):
+        import torch
+
+        return max(1, torch.cuda.device_count())
+    return max(1, os.cpu_count() or 1)
+
+
+def _worker_init(threads: int) -> None:
+    # Ctrl-C goes to the driver, which stops the pool; workers must not print tracebacks
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_grid(
+    items: list[GridItem],
+    out: Path,
+    *,
+    data_root: str | None,
+    evaluation: EvalOptions,
+    workers: int = 1,
+    executor: str = "local",
+    ray_address: str | None = None,
+    gpus_per_run: float = 0.0,
+    on_done: Callable[[GridItem, dict], None] | None = None,
+) -> list[dict]:
+    """Run every incomplete item of the grid; returns the results of the runs it ran."""
+    runs_root = out / C.RUNS_DIR
+    pending = []
+    for item in items:
+        run_dir = runs_root / item.run_id
+        if is_complete(run_dir, item.run_id):
+            continue
+        if item.skip_reason:
+            write_skipped(item, run_dir)
+            if on_done:
+                on_done(item, read_json(run_dir / C.RESULT_JSON))
+            continue
+        pending.append(item)
+    if not pending:
+        return []
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // max(1, workers))
+    args = [(it.spec.to_dict(), it.sweep, str(runs_root / it.run_id), data_root, evaluation, threads)
+            for it in pending]
+    if executor == "ray":
+        from gan_zoo.bench.ray_executor import run_on_ray
+
+        return run_on_ray(pending, args, address=ray_address, gpus_per_run=gpus_per_run,
+                          cpus_per_run=threads, on_done=on_done)
+    if workers <= 1:
+        results = []
+        for item, a in zip(pending, args):
+            res = run_item(*a)
+            results.append(res)
+            if on_done:
+                on_done(item, res)
+        return results
+    return _run_pool(pending, args, workers, threads, on_done)
+
+
+def _run_pool(pending, args, workers, threads, on_done) -> list[dict]:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")  # no fork of a process that already runs torch threads
+    results = []
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(threads,))
+    try:
+        futures = {pool.submit(run_item, *a): item for item, a in zip(pending, args)}
+        remaining = set(futures)
+        while remaining:
+            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            for fut in done:
+                res = fut.result()
+                results.append(res)
+                if on_done:
+                    on_done(futures[fut], res)
+    except BaseException:
+        # interrupted: stop the workers now; their runs resume from checkpoints next time
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def prepare_out(out: Path, resume: bool) -> None:
+    """Make sure ``out`` is a writable results folder of this format.
+
+    ``resume=False`` moves earlier runs aside (``runs.old-<time>``), never deletes them.
+    """
+    from gan_zoo.bench.tables import check_results_format
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); choose a folder you can write to") from None
+    check_results_format(out)
+    runs = out / C.RUNS_DIR
+    if not resume and runs.is_dir() and any(runs.iterdir()):
+        aside = out / f"runs.old-{time.strftime('%Y%m%d-%H%M%S')}"
+        shutil.move(str(runs), str(aside))
+        print(f"--no-resume: earlier runs moved to {aside}", file=sys.stderr)
+
+
+def completed_count(items: Iterable[GridItem], out: Path) -> int:
+    return sum(is_complete(out / C.RUNS_DIR / it.run_id, it.run_id) for it in items)
