@@ -1,0 +1,266 @@
+"""Scores of generated samples: IS, FID, KID, precision/recall, MiFID and mode coverage.
+
+``evaluate`` is the one entry point; the pieces live in
+
+* ``classifier``  the shipped MNIST classifier (logits for IS / modes, features for FID);
+* ``fidelity``    the torch-fidelity adapter (``lenet`` extractor, one metrics call);
+* ``mifid``       the memorization penalty of MiFID;
+* ``modes``       mode coverage of class predictions and of 2-D mixtures;
+* ``keys``        the result key names.
+
+Importing this package is cheap: torch, torch-fidelity and the data loaders are
+imported when ``evaluate`` runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from gan_zoo.metrics import keys
+
+__all__ = ["evaluate", "resolve_cache_dir", "default_extractor", "CLASSIFIER_DATASETS",
+           "MIFID_DISTANCE", "MIN_SAMPLES"]
+
+#: Datasets whose classes the MNIST classifier knows: IS under ``lenet``, class/mode
+#: coverage and conditional accuracy apply to them.
+CLASSIFIER_DATASETS = ("mnist", "stacked-mnist")
+#: Result key of MiFID's memorization distance (kept here until keys.py has one).
+MIFID_DISTANCE = "mifid_distance"
+#: Fewest samples the distribution metrics accept (KID subsets, 3-NN precision/recall).
+MIN_SAMPLES = 10
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Folder of cached real-data features: ``cache_dir``, else ``$GAN_ZOO_CACHE/metrics``,
+    else ``platformdirs.user_cache_dir("gan-zoo")/metrics`` (``~/.cache/gan-zoo/metrics``
+    when platformdirs is not installed)."""
+    if cache_dir is not None and str(cache_dir) != "":
+        return Path(cache_dir).expanduser()
+    root = os.environ.get("GAN_ZOO_CACHE")
+    if not root:
+        try:
+            import platformdirs
+
+            root = platformdirs.user_cache_dir("gan-zoo")
+        except ImportError:
+            root = Path.home() / ".cache" / "gan-zoo"
+    return Path(root).expanduser() / "metrics"
+
+
+def default_extractor(dataset: str) -> str:
+    """``lenet`` for the 28x28 grey / Stacked-MNIST datasets, ``inception-v3-compat`` for RGB."""
+    from gan_zoo.data import dataset_info
+
+    info = dataset_info(dataset)
+    return "lenet" if info.channels == 1 or dataset == "stacked-mnist" else "inception-v3-compat"
+
+
+def evaluate(
+    generated,
+    *,
+    dataset: str,
+    real=None,
+    labels=None,
+    data_root=None,
+    n: int | None = None,
+    device="cpu",
+    feature_extractor: str | None = None,
+    inception_weights=None,
+    cache_dir=None,
+    train_features: bool = True,
+) -> dict:
+    """Score generated samples of ``dataset``; returns ``{key: float | int | str | None}``.
+
+    ``generated``: a tensor in the dataset's format, ``(N, C, H, W)`` in [-1, 1] or
+    ``(N, 2)`` points. The first ``n`` (default all) are scored.
+
+    Image datasets: IS, FID, KID and precision/recall from one torch-fidelity call
+    (generated = input1, real = input2), with ``feature_extractor`` (default
+    :func:`default_extractor`); ``real`` defaults to the first ``n`` images of the
+    dataset's test split (``gan_zoo.data.get_dataset(..., train=False)``) and its
+    features are cached in ``cache_dir`` (:func:`resolve_cache_dir`). With
+    ``train_features`` MiFID is computed against the whole training split (features
+    cached too). For MNIST and Stacked MNIST the classifier's predictions add class /
+    mode coverage, and ``labels`` (the classes the generator was asked for) adds
+    conditional accuracy. ``inception_weights`` is the local Inception-v3 file for RGB
+    datasets (nothing is downloaded).
+
+    ``ring8`` / ``grid25``: only mode metrics (and conditional accuracy with
+    ``labels``, the asked mode index).
+
+    Keys not applicable to the dataset are None. Always present: every
+    ``keys.METRIC_COLUMNS`` entry, ``MODES_TOTAL``, ``EVAL_SAMPLES``,
+    ``FEATURE_EXTRACTOR``, ``EVAL_WALL_S`` and :data:`MIFID_DISTANCE`.
+    """
+    import torch
+
+    from gan_zoo.data import dataset_info
+    from gan_zoo.errors import GanZooError
+
+    t0 = time.perf_counter()
+    info = dataset_info(dataset)  # unknown names raise a GanZooError listing valid ones
+    if not isinstance(generated, torch.Tensor):
+        raise GanZooError(f"generated samples must be a torch.Tensor, got {type(generated).__name__}")
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise GanZooError(f"n must be a positive integer, got {n!r}")
+    n_eval = len(generated) if n is None else min(n, len(generated))
+    generated = generated[:n_eval]
+    if labels is not None:
+        labels = torch.as_tensor(labels)[:n_eval]
+
+    out: dict = {k: None for k in keys.METRIC_COLUMNS}
+    out.update({keys.MODES_TOTAL: None, MIFID_DISTANCE: None, keys.EVAL_SAMPLES: n_eval,
+                keys.FEATURE_EXTRACTOR: None})
+    if info.kind == "points":
+        out.update(_evaluate_points(generated, dataset, labels))
+    else:
+        out.update(_evaluate_images(
+            generated, info, real=real, labels=labels, data_root=data_root, device=device,
+            extractor=feature_extractor, inception_weights=inception_weights,
+            cache_dir=resolve_cache_dir(cache_dir), train_features=train_features))
+    out[keys.EVAL_WALL_S] = time.perf_counter() - t0
+    return out
+
+
+def _evaluate_points(generated, dataset: str, labels) -> dict:
+    from gan_zoo.data import MIXTURE_SIGMA, mixture_centers
+    from gan_zoo.errors import GanZooError
+    from gan_zoo.metrics import modes
+
+    if generated.dim() != 2 or generated.shape[1] != 2:
+        raise GanZooError(f"{dataset} samples must be (N, 2) points, got {tuple(generated.shape)}")
+    centers = mixture_centers(dataset)
+    res = modes.mixture_modes(generated, centers, MIXTURE_SIGMA[dataset])
+    if labels is not None:
+        idx, _ = modes.nearest_mode(generated, centers)
+        res.update(modes.conditional_accuracy(idx, labels))
+    return res
+
+
+def _content_digest(x) -> str:
+    """Short SHA-256 of a tensor's bytes (names cache entries after their exact content)."""
+    return hashlib.sha256(x.contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def _slug(dataset: str) -> str:
+    """A file-name-safe dataset name (``folder:PATH`` becomes ``folder-<hash of PATH>``)."""
+    from gan_zoo.data import FOLDER_PREFIX
+
+    if dataset.startswith(FOLDER_PREFIX):
+        path = os.path.abspath(os.path.expanduser(dataset[len(FOLDER_PREFIX):]))
+        return "folder-" + hashlib.sha256(path.encode()).hexdigest()[:12]
+    return dataset
+
+
+def _evaluate_images(generated, info, *, real, labels, data_root, device, extractor,
+                     inception_weights, cache_dir: Path, train_features: bool) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    from gan_zoo.data import get_dataset
+    from gan_zoo.errors import GanZooError
+    from gan_zoo.metrics import classifier as clf
+    from gan_zoo.metrics import fidelity, mifid, modes
+
+    dataset = info.name
+    n_eval = len(generated)
+    if n_eval < MIN_SAMPLES:
+        raise GanZooError(f"evaluation needs at least {MIN_SAMPLES} samples, got {n_eval}")
+    if generated.dim() != 4 or generated.shape[1] != info.channels:
+        raise GanZooError(
+            f"{dataset} samples must be (N, {info.channels}, H, W) images, got {tuple(generated.shape)}")
+    size = generated.shape[-1]
+    extractor = extractor or default_extractor(dataset)
+    if extractor not in fidelity.EXTRACTORS:
+        raise GanZooError(f"unknown feature extractor {extractor!r}; valid: {', '.join(fidelity.EXTRACTORS)}")
+    if extractor == fidelity.LENET and info.channels == 3 and dataset != "stacked-mnist":
+        raise GanZooError(f"the lenet extractor reads MNIST-style digits; use "
+                          f"inception-v3-compat for {dataset}")
+    # Weights first: a missing Inception file must fail before torch-fidelity could download.
+    weights_path = (fidelity.resolve_inception_weights(inception_weights)
+                    if extractor == fidelity.INCEPTION else None)
+    weights_sha = fidelity.extractor_weights_sha256(extractor, weights_path)
+
+    # Real images: given, or the first n of the test split at the generated resolution.
+    if real is None:
+        real = get_dataset(dataset, root=data_root, train=False, limit=n_eval,
+                           image_size=size if size != info.image_size else None).x
+        real_desc = f"{_slug(dataset)}-test-seed0"
+    else:
+        real = torch.as_tensor(real)[:n_eval]
+        real_desc = f"{_slug(dataset)}-given"
+        if real.shape[1:] != generated.shape[1:]:
+            raise GanZooError(f"real images {tuple(real.shape[1:])} and generated images "
+                              f"{tuple(generated.shape[1:])} differ in shape")
+    if len(real) < MIN_SAMPLES:
+        raise GanZooError(f"evaluation needs at least {MIN_SAMPLES} real images, got {len(real)}")
+
+    def prepare(x):
+        """[-1, 1] floats -> the uint8 images the extractor reads."""
+        if extractor == fidelity.LENET and x.shape[-1] != 28:
+            x = F.interpolate(x.float(), size=(28, 28), mode="bilinear", antialias=True,
+                              align_corners=False).clamp(-1, 1)
+        u8 = fidelity.to_uint8(x)
+        if extractor == fidelity.INCEPTION and u8.shape[1] == 1:
+            u8 = u8.expand(-1, 3, -1, -1).contiguous()  # grey -> RGB
+        return u8
+
+    gen_u8, real_u8 = prepare(generated), prepare(real)
+    # The cache name spells out what the features depend on: dataset and split, sample
+    # count, extractor, a hash of its weights and a hash of the exact images.
+    real_name = (f"gan-zoo-{real_desc}-n{len(real_u8)}-{extractor}-w{weights_sha[:12]}"
+                 f"-d{_content_digest(real_u8)}")
+    use_classifier = dataset in CLASSIFIER_DATASETS
+    lenet_logits = use_classifier and extractor == fidelity.LENET
+    keep = (("fid",) if train_features else ()) + (("isc",) if lenet_logits else ())
+    is_cuda = torch.device(device).type == "cuda"
+    res, gen_feats = fidelity.fidelity_metrics(
+        gen_u8, real_u8, extractor=extractor, real_cache_name=real_name, cache_dir=cache_dir,
+        weights_path=weights_path, isc=(extractor == fidelity.INCEPTION or use_classifier),
+        cuda=is_cuda, keep_generated=keep)
+    res[keys.FEATURE_EXTRACTOR] = extractor
+
+    if use_classifier:
+        if lenet_logits:  # the extractor's logits are the classifier's: reuse them
+            log_probs = torch.log_softmax(gen_feats["isc"].double(), dim=1)
+        else:
+            log_probs = clf.predict(generated.to(device))
+        res.update(modes.class_modes(log_probs, log_probs=True))
+        if labels is not None:
+            res.update(modes.conditional_accuracy(log_probs.argmax(dim=1), labels))
+
+    if train_features:
+        train_feats = _train_features(dataset, data_root, extractor, weights_path, weights_sha,
+                                      size if size != info.image_size else None, prepare,
+                                      cache_dir, device)
+        d = mifid.memorization_distance(gen_feats["fid"], train_feats)
+        eps = mifid.EPS_BY_EXTRACTOR.get(extractor, mifid.DEFAULT_EPS)
+        res[MIFID_DISTANCE] = d
+        res[keys.MIFID] = mifid.mifid_from_fid(res[keys.FID], d, eps)
+    return res
+
+
+def _train_features(dataset, data_root, extractor, weights_path, weights_sha, image_size,
+                    prepare, cache_dir: Path, device):
+    """FID-layer features of the whole training split, computed once per cache folder."""
+    import torch
+
+    from gan_zoo.data import get_dataset
+    from gan_zoo.io import save_torch_atomic
+    from gan_zoo.metrics import fidelity
+
+    train_u8 = prepare(get_dataset(dataset, root=data_root, train=True, image_size=image_size).x)
+    layer = fidelity.feature_layers(extractor)["fid"]
+    name = (f"gan-zoo-{_slug(dataset)}-train-seed0-n{len(train_u8)}-{extractor}-w{weights_sha[:12]}"
+            f"-d{_content_digest(train_u8)}-features-{layer}.pt")
+    path = Path(cache_dir) / name
+    if path.is_file():
+        return torch.load(path, map_location="cpu", weights_only=True)
+    feats = fidelity.extract_features(train_u8, extractor, layer, weights_path=weights_path,
+                                      device=device)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    save_torch_atomic(feats, path)
+    return feats

@@ -1,0 +1,355 @@
+"""Metrics: classifier, torch-fidelity adapter, MiFID and mode coverage.
+
+Pure tests run anywhere; the MNIST ones use the offline files (``mnist_root`` fixture,
+skipped when missing) and share the expensive evaluations through module-scoped
+fixtures, so the 60,000 training features and the real-set features are computed once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from gan_zoo.errors import GanZooError
+from gan_zoo.metrics import MIFID_DISTANCE, evaluate, keys
+from gan_zoo.metrics import classifier as clf
+from gan_zoo.metrics import mifid, modes
+
+
+# -- modes: formulas written out ----------------------------------------------------------
+
+
+def test_kl_to_uniform_matches_the_formula():
+    counts = [5, 0, 3, 2]
+    p = np.array(counts, float) / 10
+    expected = sum(pi * math.log(pi / 0.25) for pi in p if pi > 0)
+    assert modes.kl_to_uniform(counts) == pytest.approx(expected, rel=1e-12)
+    assert modes.kl_to_uniform([7, 7, 7]) == pytest.approx(0.0, abs=1e-12)
+    assert modes.kl_to_uniform([0, 9, 0, 0]) == pytest.approx(math.log(4))
+    assert modes.kl_to_uniform([0, 0]) is None
+
+
+def test_modes_covered_threshold_is_one_percent_of_the_uniform_count():
+    # 2,500 samples on 8 modes: 312.5 expected each, threshold 3.125 -> 4 samples needed.
+    counts = torch.tensor([2400, 4, 3, 93, 0, 0, 0, 0])
+    assert modes.modes_covered(counts, 2500) == 3
+    # 26,000 samples on 1000 modes: 26 expected, threshold max(1, 0.26) -> 1 sample.
+    c = torch.zeros(1000, dtype=torch.long)
+    c[:990] = 26
+    c[990] = 1
+    assert modes.modes_covered(c, 26_000) == 991
+
+
+def test_class_modes_on_handmade_probabilities():
+    probs = torch.tensor([[0.95, 0.05, 0.0], [0.2, 0.7, 0.1], [0.0, 0.05, 0.95], [0.91, 0.09, 0.0]])
+    res = modes.class_modes(probs, min_share=0.0)
+    assert res[keys.MODES] == 3 and res[keys.MODES_TOTAL] == 3
+    assert res[keys.CONFIDENT_FRAC] == pytest.approx(0.75)
+    p = np.array([2, 1, 1]) / 4
+    assert res[keys.MODE_KL] == pytest.approx(float((p * np.log(p * 3)).sum()))
+    same = modes.class_modes(torch.log(probs), log_probs=True, min_share=0.0)
+    assert same == pytest.approx(res)
+
+
+def test_conditional_accuracy():
+    assert modes.conditional_accuracy([1, 2, 3, 4], [1, 2, 0, 4])[keys.COND_ACC] == 0.75
+    with pytest.raises(GanZooError):
+        modes.conditional_accuracy([1, 2], [1, 2, 3])
+
+
+@pytest.mark.parametrize("name, k", [("ring8", 8), ("grid25", 25)])
+def test_true_mixture_samples_cover_every_mode(name, k):
+    from gan_zoo.data import get_dataset
+
+    ds = get_dataset(name, train=False, limit=2500)
+    res = modes.mixture_modes(ds.x, ds.centers, ds.sigma)
+    assert res[keys.MODES] == k and res[keys.MODES_TOTAL] == k
+    # Within 3 sigma of the centre in 2-D: P(r <= 3 sigma) = 1 - exp(-9/2) = 0.9889 for a
+    # true sample (Rayleigh radius), so 2,500 samples land within 3 standard errors of it.
+    expected, se = 1 - math.exp(-4.5), math.sqrt(0.0111 * 0.9889 / 2500)
+    assert abs(res[keys.HQ_FRAC] - expected) < 3 * se
+    assert res[keys.MODE_KL] < 0.02
+    via_evaluate = evaluate(ds.x, dataset=name, labels=ds.y)
+    assert via_evaluate[keys.MODES] == k
+    assert via_evaluate[keys.COND_ACC] == pytest.approx(1.0)
+    assert via_evaluate[keys.FID] is None and via_evaluate[keys.FEATURE_EXTRACTOR] is None
+    assert via_evaluate[keys.EVAL_SAMPLES] == 2500
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+def test_collapsed_generator_covers_one_mode(name):
+    from gan_zoo.data import MIXTURE_SIGMA, mixture_centers
+
+    centers, sigma = mixture_centers(name), MIXTURE_SIGMA[name]
+    g = torch.Generator().manual_seed(0)
+    x = centers[3] + sigma * torch.randn(2500, 2, generator=g)
+    res = evaluate(x, dataset=name)
+    assert res[keys.MODES] == 1
+    assert res[keys.MODE_KL] == pytest.approx(math.log(len(centers)))
+    assert res[keys.HQ_FRAC] > 0.98
+    # Points far from every mode are low quality and count for no mode.
+    far = evaluate(torch.full((2500, 2), 50.0), dataset=name)
+    assert far[keys.MODES] == 0 and far[keys.HQ_FRAC] == 0.0 and far[keys.MODE_KL] is None
+
+
+def test_evaluate_returns_every_key():
+    from gan_zoo.data import get_dataset
+
+    res = evaluate(get_dataset("ring8", train=False, limit=100).x, dataset="ring8")
+    for k in keys.METRIC_COLUMNS + [keys.MODES_TOTAL, keys.EVAL_SAMPLES,
+                                    keys.FEATURE_EXTRACTOR, keys.EVAL_WALL_S, MIFID_DISTANCE]:
+        assert k in res
+    assert res[keys.EVAL_WALL_S] > 0
+
+
+def test_importing_the_package_is_cheap():
+    code = ("import sys, gan_zoo.metrics as m; assert callable(m.evaluate); "
+            "print(sorted(x for x in ('torch', 'torch_fidelity') if x in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# -- MiFID --------------------------------------------------------------------------------
+
+
+def test_memorization_distance_matches_the_formula():
+    rng = np.random.default_rng(0)
+    gen, train = rng.normal(size=(7, 5)), rng.normal(size=(11, 5))
+    train[3] = 0.0  # all-zero rows are dropped
+    t = train[np.abs(train).sum(1) != 0]
+    cos = (gen @ t.T) / np.linalg.norm(gen, axis=1)[:, None] / np.linalg.norm(t, axis=1)[None, :]
+    expected = (1 - np.abs(cos)).min(axis=1).mean()
+    got = mifid.memorization_distance(torch.tensor(gen), torch.tensor(train), chunk=3)
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_mifid_threshold():
+    assert mifid.mifid_from_fid(10.0, 0.5, eps=0.1) == 10.0  # not memorizing: MiFID = FID
+    assert mifid.mifid_from_fid(10.0, 0.05, eps=0.1) == pytest.approx(200.0)
+    assert mifid.mifid_from_fid(10.0, 0.0, eps=0.1) > 1e12  # verbatim copies
+
+
+# -- classifier ---------------------------------------------------------------------------
+
+
+def test_shipped_weights_pass_their_checksum():
+    assert clf.file_sha256(clf.WEIGHTS_PATH) == clf.WEIGHTS_SHA256
+    assert clf.WEIGHTS_PATH.stat().st_size < 1_000_000
+    net = clf.load_classifier()
+    assert not net.training
+
+
+def test_corrupted_weights_fail_with_one_line(tmp_path):
+    bad = tmp_path / "lenet_mnist.pt"
+    shutil.copy(clf.WEIGHTS_PATH, bad)
+    blob = bytearray(bad.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    bad.write_bytes(bytes(blob))
+    with pytest.raises(GanZooError) as err:
+        clf.load_classifier(bad, sha256=clf.WEIGHTS_SHA256)
+    msg = str(err.value)
+    assert "SHA-256" in msg and "\n" not in msg
+    with pytest.raises(GanZooError, match="not found"):
+        clf.load_classifier(tmp_path / "missing.pt", sha256=clf.WEIGHTS_SHA256)
+
+
+def test_stacked_log_probs_is_the_outer_sum():
+    logits = torch.randn(4, 3, 10, generator=torch.Generator().manual_seed(1))
+    lp = torch.log_softmax(logits.double(), -1)
+    joint = clf.stacked_log_probs(logits)
+    a, b, c = 3, 7, 2
+    assert joint[:, 100 * a + 10 * b + c].double() == pytest.approx(
+        (lp[:, 0, a] + lp[:, 1, b] + lp[:, 2, c]), rel=1e-5)
+    assert torch.allclose(joint.exp().sum(1), torch.ones(4), atol=1e-5)
+
+
+# -- torch-fidelity adapter ------------------------------------------------------------------
+
+
+def test_lenet_registration_is_idempotent():
+    from gan_zoo.metrics import fidelity
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+
+    fidelity.register_lenet()
+    fidelity.register_lenet()
+    reloaded = importlib.reload(fidelity)
+    reloaded.register_lenet()
+    assert FEATURE_EXTRACTORS_REGISTRY["lenet"] is reloaded.LeNetFeatureExtractor
+
+
+def test_lenet_extractor_shapes_for_one_and_three_channels():
+    from gan_zoo.metrics import fidelity
+
+    fe = fidelity.make_extractor("lenet", ["features", "logits"])
+    x1 = torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8)
+    f1, l1 = fe(x1)
+    assert f1.shape == (5, 128) and l1.shape == (5, 10)
+    x3 = torch.randint(0, 256, (5, 3, 28, 28), dtype=torch.uint8)
+    f3, l3 = fe(x3)
+    assert f3.shape == (5, 384) and l3.shape == (5, 1000)
+    # the first channel's features are those of the channel alone
+    assert torch.allclose(f3[:, :128], fe(x3[:, :1])[0], atol=1e-5)
+
+
+def test_missing_inception_weights_fail_fast_without_network(tmp_path, monkeypatch):
+    import torch_fidelity
+
+    from gan_zoo.metrics import fidelity
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+    def no_call(**kwargs):
+        raise AssertionError("torch-fidelity must not be called without local weights")
+
+    monkeypatch.setattr(torch_fidelity, "calculate_metrics", no_call)
+    gen = torch.rand(20, 3, 32, 32) * 2 - 1
+    real = torch.rand(20, 3, 32, 32) * 2 - 1
+    with pytest.raises(GanZooError) as err:
+        evaluate(gen, dataset="cifar10", real=real, cache_dir=tmp_path / "cache")
+    msg = str(err.value)
+    assert "--inception-weights" in msg and "\n" not in msg
+    with pytest.raises(GanZooError, match="no such file"):
+        evaluate(gen, dataset="cifar10", real=real, inception_weights=tmp_path / "nope.pth",
+                 cache_dir=tmp_path / "cache")
+    with pytest.raises(GanZooError, match="--inception-weights"):
+        fidelity.resolve_inception_weights(None)
+
+
+# -- on the offline MNIST ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_root):
+    from gan_zoo.data import get_dataset
+
+    return {
+        "root": str(mnist_root),
+        "test": get_dataset("mnist", root=mnist_root, train=False),
+        "train10k": get_dataset("mnist", root=mnist_root, train=True, limit=10_000),
+    }
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("metrics-cache")
+
+
+@pytest.fixture(scope="module")
+def real_vs_real(mnist, cache):
+    """The 10k test images scored against 10k training images (with MiFID)."""
+    return evaluate(mnist["test"].x, dataset="mnist", real=mnist["train10k"].x,
+                    labels=mnist["test"].y, data_root=mnist["root"], cache_dir=cache)
+
+
+def test_classifier_test_accuracy(mnist):
+    pred = clf.predict(mnist["test"].x).argmax(1)
+    assert (pred == mnist["test"].y).double().mean().item() >= 0.990
+
+
+def test_real_mnist_scores(real_vs_real):
+    r = real_vs_real
+    assert 9.5 <= r[keys.IS_MEAN] <= 10.0  # published anchor about 9.88 (DESIGN.md)
+    assert 0.0 < r[keys.FID] < 5.0  # train vs test: measured 2.24
+    # k-NN precision/recall (k = 3) of two real samples: ~0.87 each, not 1, because a
+    # fresh sample falls outside every 3-NN ball of the other set now and then.
+    assert r[keys.PRECISION] > 0.8 and r[keys.RECALL] > 0.8
+    assert abs(r[keys.KID_MEAN]) < 3 * r[keys.KID_STD] + 1e-6  # consistent with zero
+    assert r[keys.MODES] == 10 and r[keys.MODE_KL] < 0.01
+    assert r[keys.CONFIDENT_FRAC] > 0.95
+    assert r[keys.COND_ACC] >= 0.99
+    assert r[keys.EVAL_SAMPLES] == 10_000 and r[keys.FEATURE_EXTRACTOR] == "lenet"
+    # Unseen real images are not memorized: no MiFID penalty.
+    assert r[MIFID_DISTANCE] > mifid.EPS_BY_EXTRACTOR["lenet"]
+    assert r[keys.MIFID] == r[keys.FID]
+
+
+def test_noise_scores_far_from_mnist(mnist, cache, real_vs_real):
+    noise = torch.rand(10_000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    # Against the same 10k training images as real_vs_real: their features come from the cache.
+    r = evaluate(noise, dataset="mnist", real=mnist["train10k"].x, data_root=mnist["root"],
+                 cache_dir=cache, train_features=False)
+    assert r[keys.FID] > 100 * real_vs_real[keys.FID]  # measured 1178 vs 2.24
+    assert r[keys.RECALL] < 0.05
+    assert r[keys.IS_MEAN] < 2.0
+    assert r[keys.MIFID] is None
+
+
+def _frechet_scipy(a: np.ndarray, b: np.ndarray) -> float:
+    """Heusel et al. 2017: |mu_a - mu_b|^2 + tr(Sa + Sb - 2 (Sa Sb)^(1/2)), via scipy's sqrtm."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = scipy.linalg.sqrtm(sa @ sb)
+    covmean = np.real(covmean)
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(sa) + np.trace(sb) - 2 * np.trace(covmean))
+
+
+# A few of the 128 ReLU units never fire on MNIST, so the covariances are singular;
+# scipy warns, and the square root is still accurate (the comparison below checks it).
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_fid_equals_an_independent_scipy_frechet_distance(mnist, real_vs_real):
+    from gan_zoo.metrics import fidelity
+
+    fa = fidelity.extract_features(fidelity.to_uint8(mnist["test"].x), "lenet", "features")
+    fb = fidelity.extract_features(fidelity.to_uint8(mnist["train10k"].x), "lenet", "features")
+    expected = _frechet_scipy(fa.numpy(), fb.numpy())
+    assert real_vs_real[keys.FID] == pytest.approx(expected, rel=1e-3)
+
+
+def test_mifid_penalizes_copies_of_training_images(mnist, cache, real_vs_real):
+    copies = mnist["train10k"].x[:1000]
+    r = evaluate(copies, dataset="mnist", data_root=mnist["root"], cache_dir=cache)
+    assert r[MIFID_DISTANCE] < 1e-4
+    assert r[keys.MIFID] > 1000 * r[keys.FID]
+
+
+def test_collapsed_mnist_generator_covers_one_class(mnist, cache):
+    one = mnist["test"].x[:1].expand(500, -1, -1, -1)
+    r = evaluate(one, dataset="mnist", data_root=mnist["root"], cache_dir=cache,
+                 train_features=False)
+    assert r[keys.MODES] == 1 and r[keys.MODE_KL] == pytest.approx(math.log(10))
+    assert r[keys.RECALL] < 0.05
+
+
+def test_real_features_are_computed_once_per_cache(mnist, tmp_path, monkeypatch):
+    from gan_zoo.metrics import fidelity
+
+    reads = {"real": 0, "generated": 0}
+    original = fidelity.UInt8Images.__getitem__
+
+    def counting(self, i):
+        reads[self.role] += 1
+        return original(self, i)
+
+    monkeypatch.setattr(fidelity.UInt8Images, "__getitem__", counting)
+    n = 300
+    gen = mnist["train10k"].x[-n:]
+    first = evaluate(gen, dataset="mnist", n=n, data_root=mnist["root"], cache_dir=tmp_path,
+                     train_features=False)
+    real_reads = reads["real"]
+    assert real_reads >= n  # featurised once ...
+    second = evaluate(gen, dataset="mnist", n=n, data_root=mnist["root"], cache_dir=tmp_path,
+                      train_features=False)
+    assert reads["real"] == real_reads  # ... and read from the cache the second time
+    assert reads["generated"] >= 2 * n  # generated samples are never cached
+    assert second[keys.FID] == pytest.approx(first[keys.FID], rel=1e-9)
+    assert second[keys.KID_MEAN] is not None  # KID subset size followed n = 300
+    assert not list(tmp_path.glob("gan-zoo-scratch-*"))  # one-off files cleaned up
+
+
+def test_real_stacked_mnist_covers_the_1000_modes(mnist_root):
+    from gan_zoo.data import get_dataset
+
+    ds = get_dataset("stacked-mnist", root=mnist_root, train=True, limit=26_000)
+    res = modes.class_modes(clf.predict(ds.x), log_probs=True)
+    assert res[keys.MODES_TOTAL] == 1000
+    assert res[keys.MODES] >= 990
+    assert res[keys.MODE_KL] < 0.1
