@@ -152,6 +152,42 @@ def sample_command(run_dir, n, label, best, seed, out):
     click.echo(f"wrote {path}")
 
 
+@cli.command("eval")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--n", type=click.IntRange(min=1), default=10000, show_default=True,
+              help="Generated samples to score (the Lucic et al. 2018 protocol uses 10,000).")
+@click.option("--data-root", type=click.Path(file_okay=False), default=None,
+              help="Folder holding the datasets [default: $GAN_ZOO_DATA, else a per-user cache].")
+@click.option("--feature-extractor", default=None,
+              help="torch-fidelity feature extractor [default: lenet for the MNIST family, "
+                   "inception-v3-compat for colour images].")
+@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
+              help="Local Inception-v3 weights file for colour datasets (no download).")
+def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
+    """Score a trained run: FID, IS, KID, precision/recall, MiFID and mode coverage.
+
+    Writes RUN_DIR/metrics.json and prints the figures.
+    """
+    from pathlib import Path
+
+    from gan_zoo.bench.runner import EvalOptions, _evaluate
+    from gan_zoo.io import read_json, write_json_atomic
+    from gan_zoo.spec import RunSpec
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "spec.json").is_file():
+        raise GanZooError(f"{run_dir} is not a run folder (no spec.json)")
+    spec = RunSpec.from_dict(read_json(run_dir / "spec.json"))
+    metrics = _evaluate(run_dir, spec, data_root,
+                        EvalOptions(samples=n, feature_extractor=feature_extractor,
+                                    inception_weights=inception_weights))
+    write_json_atomic(run_dir / "metrics.json", metrics)
+    for key, value in metrics.items():
+        if value is not None:
+            click.echo(f"{key:18s} {value:.6g}" if isinstance(value, float) else f"{key:18s} {value}")
+    click.echo(f"wrote {run_dir / 'metrics.json'}")
+
+
 @cli.command("regularizers")
 def regularizers_command():
     """List the regularizers and training tricks with their parameters."""

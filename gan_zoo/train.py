@@ -417,7 +417,10 @@ def train_run(
     trainer = _Trainer(res, data, run_dir, progress)
     if trainer_state is not None:
         trainer.load(trainer_state)
-    result = trainer.run()
+    # the 2-D mixtures' small MLPs gain nothing from intra-op threads and lose a lot
+    # to thread hand-offs when the machine is busy: train them on one thread
+    with torch_threads(1 if data.kind == "points" and res.device == "cpu" else None):
+        result = trainer.run()
     if run_dir is not None:
         if artifacts:
             from gan_zoo.runs import write_run_pictures

@@ -145,8 +145,6 @@ def _check_data(items, data_root, evaluation) -> None:
     from gan_zoo.data import get_dataset
 
     datasets = {it.spec.dataset for it in items}
-    for name in datasets:
-        get_dataset(name, root=data_root, limit=1)  # missing data offline -> one line
     from gan_zoo.data import dataset_info
     from gan_zoo.metrics import default_extractor, fidelity
 
@@ -158,6 +156,8 @@ def _check_data(items, data_root, evaluation) -> None:
             raise GanZooError(f"unknown --feature-extractor {extractor!r}; valid: {', '.join(fidelity.EXTRACTORS)}")
         if extractor.startswith("inception"):
             fidelity.resolve_inception_weights(evaluation.inception_weights)
+    for name in datasets:
+        get_dataset(name, root=data_root, limit=1)  # missing data offline -> one line
 
 
 def _duration(seconds: float) -> str:

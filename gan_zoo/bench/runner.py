@@ -142,9 +142,24 @@ def default_workers(device: str) -> int:
 def _worker_init(threads: int) -> None:
     # Ctrl-C goes to the driver, which stops the pool; workers must not print tracebacks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     import torch
 
     torch.set_num_threads(threads)
+
+
+def _die_with_parent() -> None:
+    """On Linux, end this worker when the driver dies (even by SIGKILL), so a re-run never
+    races an orphan for the same run folder."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def run_grid(
