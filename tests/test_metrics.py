@@ -223,6 +223,70 @@ def test_missing_inception_weights_fail_fast_without_network(tmp_path, monkeypat
         fidelity.resolve_inception_weights(None)
 
 
+@pytest.fixture(scope="module")
+def random_inception_weights(tmp_path_factory):
+    """A state_dict of the right shapes for torch-fidelity's Inception-v3, randomly
+    initialised (the real weights cannot be downloaded here): enough to run the RGB path."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    with pytest.MonkeyPatch.context() as mp:  # build the skeleton without reading weights
+        mp.setattr(torch, "load", lambda *a, **k: {})
+        mp.setattr(torch.nn.Module, "load_state_dict", lambda self, *a, **k: None)
+        torch.manual_seed(0)
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                          feature_extractor_weights_path="unused")
+    path = tmp_path_factory.mktemp("inception") / "inception-random.pth"
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def test_rgb_evaluation_runs_offline_with_local_inception_weights(
+        random_inception_weights, tmp_path, monkeypatch):
+    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("no download may be attempted")
+
+    monkeypatch.setattr(tf_inception, "load_state_dict_from_url", no_download)
+    # Plumbing test: Inception's smallest input (75 px) instead of 299 keeps it fast on a CPU.
+    monkeypatch.setattr(tf_inception.FeatureExtractorInceptionV3, "INPUT_IMAGE_SIZE", 75)
+    g = torch.Generator().manual_seed(0)
+    gen = torch.rand(12, 3, 32, 32, generator=g) * 2 - 1
+    real = torch.rand(12, 3, 32, 32, generator=g) * 2 - 1
+    r = evaluate(gen, dataset="cifar10", real=real, inception_weights=random_inception_weights,
+                 cache_dir=tmp_path, train_features=False)
+    assert r[keys.FEATURE_EXTRACTOR] == "inception-v3-compat"
+    for k in (keys.FID, keys.IS_MEAN, keys.KID_MEAN, keys.PRECISION, keys.RECALL):
+        assert isinstance(r[k], float) and math.isfinite(r[k])
+    assert r[keys.MODES] is None and r[keys.MIFID] is None  # no classifier for CIFAR-10
+
+
+def test_grey_dataset_without_classifier_gets_distribution_metrics_only(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    gen = torch.rand(40, 1, 28, 28, generator=g) * 2 - 1
+    real = torch.rand(40, 1, 28, 28, generator=g) * 2 - 1
+    r = evaluate(gen, dataset="fashion-mnist", real=real, cache_dir=tmp_path,
+                 train_features=False, labels=torch.zeros(40, dtype=torch.long))
+    assert r[keys.FEATURE_EXTRACTOR] == "lenet" and r[keys.FID] is not None
+    assert r[keys.IS_MEAN] is None and r[keys.MODES] is None and r[keys.COND_ACC] is None
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path):
+    with pytest.raises(GanZooError, match="NaN"):
+        evaluate(torch.full((20, 2), float("nan")), dataset="ring8")
+    with pytest.raises(GanZooError, match=r"\(N, 2\)"):
+        evaluate(torch.zeros(20, 3), dataset="grid25")
+    with pytest.raises(GanZooError, match="at least"):
+        evaluate(torch.zeros(5, 1, 28, 28), dataset="mnist", real=torch.zeros(5, 1, 28, 28),
+                 cache_dir=tmp_path)
+    with pytest.raises(GanZooError, match="lenet"):
+        evaluate(torch.zeros(20, 3, 32, 32), dataset="cifar10", real=torch.zeros(20, 3, 32, 32),
+                 feature_extractor="lenet", cache_dir=tmp_path)
+    with pytest.raises(GanZooError, match="valid"):
+        evaluate(torch.zeros(20, 1, 28, 28), dataset="mnist", real=torch.zeros(20, 1, 28, 28),
+                 feature_extractor="clip-vit-b-32", cache_dir=tmp_path)
+
+
 # -- on the offline MNIST ---------------------------------------------------------------------
 
 

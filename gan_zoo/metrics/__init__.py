@@ -85,8 +85,10 @@ def evaluate(
     ``train_features`` MiFID is computed against the whole training split (features
     cached too). For MNIST and Stacked MNIST the classifier's predictions add class /
     mode coverage, and ``labels`` (the classes the generator was asked for) adds
-    conditional accuracy. ``inception_weights`` is the local Inception-v3 file for RGB
-    datasets (nothing is downloaded).
+    conditional accuracy. Other grey datasets (Fashion-MNIST) get FID, KID,
+    precision/recall and MiFID in the classifier's feature space, but no IS or class
+    metrics (the digit classifier does not know their classes). ``inception_weights``
+    is the local Inception-v3 file for RGB datasets (nothing is downloaded).
 
     ``ring8`` / ``grid25``: only mode metrics (and conditional accuracy with
     ``labels``, the asked mode index).
@@ -108,6 +110,8 @@ def evaluate(
         raise GanZooError(f"n must be a positive integer, got {n!r}")
     n_eval = len(generated) if n is None else min(n, len(generated))
     generated = generated[:n_eval]
+    if generated.is_floating_point() and not bool(torch.isfinite(generated).all()):
+        raise GanZooError("generated samples contain NaN or inf values; nothing to evaluate")
     if labels is not None:
         labels = torch.as_tensor(labels)[:n_eval]
 
@@ -226,8 +230,12 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
     if use_classifier:
         if lenet_logits:  # the extractor's logits are the classifier's: reuse them
             log_probs = torch.log_softmax(gen_feats["isc"].double(), dim=1)
-        else:
-            log_probs = clf.predict(generated.to(device))
+        else:  # another extractor: run the classifier itself, on 28x28 images
+            x = generated.to(device).float()
+            if x.shape[-1] != 28:
+                x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True,
+                                  align_corners=False).clamp(-1, 1)
+            log_probs = clf.predict(x)
         res.update(modes.class_modes(log_probs, log_probs=True))
         if labels is not None:
             res.update(modes.conditional_accuracy(log_probs.argmax(dim=1), labels))
