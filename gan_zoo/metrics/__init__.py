@@ -28,7 +28,7 @@ __all__ = ["evaluate", "resolve_cache_dir", "default_extractor", "CLASSIFIER_DAT
 #: coverage and conditional accuracy apply to them.
 CLASSIFIER_DATASETS = ("mnist", "stacked-mnist")
 #: Result key of MiFID's memorization distance (kept here until keys.py has one).
-MIFID_DISTANCE = "mifid_distance"
+MIFID_DISTANCE = keys.MIFID_DISTANCE
 #: Fewest samples the distribution metrics accept (KID subsets, 3-NN precision/recall).
 MIN_SAMPLES = 10
 

@@ -9,6 +9,7 @@ KID_STD = "kid_std"
 PRECISION = "precision"
 RECALL = "recall"
 MIFID = "mifid"
+MIFID_DISTANCE = "mifid_distance"  # min cosine distance, generated vs training features
 MODES = "modes"  # modes covered (classes for MNIST, of 1000 for stacked, of 8/25 for mixtures)
 MODES_TOTAL = "modes_total"
 MODE_KL = "mode_kl"  # KL(mode histogram || uniform)
