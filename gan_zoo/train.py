@@ -12,6 +12,13 @@ One generator step, in order:
   2. draw z, G(z) with grad through a frozen D; G's loss; step G.
   3. every ``log_every`` steps: one host sync to log losses, D outputs, gradient
      norms, and to stop with status ``diverged`` on a non-finite loss.
+
+Speed switches (:class:`Accel`) change how the networks run, never what the loop
+computes: bf16 autocast around the network forward passes only (losses, penalties and
+optimizer state stay fp32), channels-last memory layout, and ``torch.compile``. On a
+GPU the first two are on by default; on the CPU all are off. Nothing inside a step
+waits for the device except the finiteness check, which runs every step on the CPU
+(where it costs nothing) and only at log steps on a GPU.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from gan_zoo.losses import Objective, get_loss, gradient_penalty
 from gan_zoo.regularizers import Regularizer, StepContext, parse_regularizers
 from gan_zoo.spec import RunSpec
 
-__all__ = ["RunResult", "Resolved", "resolve", "train_run", "resolve_device", "LOG_COLUMNS"]
+__all__ = ["RunResult", "Resolved", "Accel", "resolve", "train_run", "resolve_device", "LOG_COLUMNS"]
 
 LOG_COLUMNS = ["step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "wall_s"]
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -59,6 +66,35 @@ class RunResult:
     resolved: dict = field(default_factory=dict)
     gan_zoo_version: str = __version__
     run_dir: str = ""
+
+
+@dataclass(frozen=True)
+class Accel:
+    """How the networks execute; none of these switches enters the run id.
+
+    ``amp_bf16``: bf16 autocast around G's and D's forward passes; their outputs are
+    cast back to fp32 before any loss, and the gradient penalty runs D in fp32 (its
+    double backward is where low precision hurts). ``channels_last``: NHWC layout for
+    the networks and D's image inputs. ``compile``: ``torch.compile`` the forward
+    passes (not the penalty's, which needs a double backward).
+    """
+
+    amp_bf16: bool = False
+    channels_last: bool = False
+    compile: bool = False
+
+    @classmethod
+    def auto(cls, device: str) -> "Accel":
+        """The default for ``device``: bf16 (where supported) and channels-last on a
+        GPU; everything off on the CPU, which keeps CPU runs bitwise reproducible."""
+        if str(device).startswith("cuda"):
+            return cls(amp_bf16=torch.cuda.is_bf16_supported(), channels_last=True)
+        return cls()
+
+    def autocast(self, device: str):
+        if not self.amp_bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
 
 
 @dataclass
@@ -178,12 +214,21 @@ def _grad_norm(module: nn.Module) -> Tensor:
 class _Trainer:
     """The state of one run and the loop over it."""
 
-    def __init__(self, res: Resolved, data: Dataset, run_dir: Path | None, progress: bool | None):
+    def __init__(self, res: Resolved, data: Dataset, run_dir: Path | None, progress: bool | None,
+                 accel: Accel | None = None):
         self.res, self.data, self.run_dir, self.progress = res, data, run_dir, progress
         spec, dev = res.spec, res.device
+        self.accel = Accel.auto(dev) if accel is None else accel
         torch.manual_seed(spec.seed)  # network init, dropout and spectral-norm vectors
         self.num_classes = data.num_classes if spec.conditional else 0
         self.g, self.d = build_networks(res, data.shape, data.num_classes)
+        if self.accel.channels_last:
+            self.g.to(memory_format=torch.channels_last)
+            self.d.to(memory_format=torch.channels_last)
+        # the forward callables; self.g / self.d stay the plain modules (state dicts,
+        # the penalty's double backward, sampling)
+        self._g_fwd = torch.compile(self.g) if self.accel.compile else self.g
+        self._d_fwd = torch.compile(self.d) if self.accel.compile else self.d
         self.opt_g = _optimizer(self.g.parameters(), res, res.lr_g)
         self.opt_d = _optimizer(self.d.parameters(), res, res.lr_d)
         # separate streams, so adding a regularizer does not shift the data or the noise
@@ -241,11 +286,23 @@ class _Trainer:
         g = self.noise_gen
         return torch.randn(n, self.res.spec.nz, generator=g, device=g.device)
 
+    def _G(self, z: Tensor, y: Tensor | None) -> Tensor:
+        with self.accel.autocast(self.res.device):
+            x = self._g_fwd(z, y)
+        return x.float()  # D's inputs, regularizers and penalties see fp32 samples
+
+    def _D(self, x: Tensor, y: Tensor | None) -> Tensor:
+        if self.accel.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self.accel.autocast(self.res.device):
+            logits = self._d_fwd(x, y)
+        return logits.float()  # losses in fp32
+
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
         res, obj, regs = self.res, self.res.objective, self.res.regularizers
         bs = res.spec.batch_size
-        g, d = self.g, self.d
-        d.requires_grad_(True)
+        g, d = self._G, self._D
+        self.d.requires_grad_(True)
         for _ in range(res.n_critic):
             xr, yr = self.data.sample(bs, self.data_gen)
             # conditional runs ask G for the labels of the real batch, so fakes follow
@@ -276,16 +333,16 @@ class _Trainer:
                     d_loss = d_loss + extra
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
-            d_grad = _grad_norm(d) if self._logging else None
+            d_grad = _grad_norm(self.d) if self._logging else None
             self.opt_d.step()
             if res.clip:
                 with torch.no_grad():
-                    for p in d.parameters():
+                    for p in self.d.parameters():
                         p.clamp_(-res.clip, res.clip)
             self.d_steps += 1
 
         # generator step through a frozen D (no weight gradients for D)
-        d.requires_grad_(False)
+        self.d.requires_grad_(False)
         z = self._z(bs)
         xf = g(z, yf)
         xr_in, xf_in = xr, xf
@@ -297,7 +354,7 @@ class _Trainer:
         g_loss = obj.g_loss(real_logits_g, fake_logits_g)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
-        g_grad = _grad_norm(g) if self._logging else None
+        g_grad = _grad_norm(self.g) if self._logging else None
         self.opt_g.step()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 "real_logits": real_logits.detach(), "fake_logits": fake_logits.detach(),
@@ -351,7 +408,7 @@ class _Trainer:
             run_id=spec.run_id(), status=status, reason=reason, steps=self.step,
             g_steps=self.step, d_steps=self.d_steps, wall_s=round(self.wall, 3),
             device=res.device, diverged_step=diverged_step, backbone=res.backbone,
-            resolved=res.record(), run_dir=str(self.run_dir or ""),
+            resolved={**res.record(), "accel": asdict(self.accel)}, run_dir=str(self.run_dir or ""),
         )
 
     def _append_log(self, out: dict, t0: float) -> None:
@@ -390,11 +447,13 @@ def train_run(
     data: Dataset | None = None,
     progress: bool | None = None,
     artifacts: bool = True,
+    accel: Accel | None = None,
 ) -> RunResult:
     """Train one combination; write it to ``run_dir`` (resuming from its checkpoint).
 
     Returns a RunResult; a non-finite loss ends the run with status ``diverged``
     instead of raising. Bad specs raise GanZooError before any training.
+    ``accel`` sets the speed switches (default :meth:`Accel.auto` for the device).
     """
     res = resolve(spec)
     run_dir = Path(run_dir) if run_dir is not None else None
@@ -414,7 +473,7 @@ def train_run(
                 raise GanZooError(f"{run_dir} holds a different run ({trainer_state.get('run_id')}); "
                                   "choose another --out or remove that folder")
         write_json_atomic(run_dir / "spec.json", spec.to_dict())
-    trainer = _Trainer(res, data, run_dir, progress)
+    trainer = _Trainer(res, data, run_dir, progress, accel)
     if trainer_state is not None:
         trainer.load(trainer_state)
     # the 2-D mixtures' small MLPs gain nothing from intra-op threads and lose a lot
