@@ -55,10 +55,10 @@ BUDGETS = {
     "smoke": Budget("smoke", image_steps=20, epochs=None, point_steps=100, batch_size=32,
                     eval_samples=1000, point_eval_samples=1000),
     # what a 2-core CPU finishes for all ten objectives on MNIST in about 15 minutes
-    "quick": Budget("quick", image_steps=400, epochs=None, point_steps=2000, batch_size=64,
+    "quick": Budget("quick", image_steps=500, epochs=None, point_steps=10000, batch_size=64,
                     eval_samples=5000),
     # Lucic et al. 2018: 20 epochs, batch 64, 10,000 samples
-    "standard": Budget("standard", image_steps=None, epochs=20, point_steps=20000, batch_size=64,
+    "standard": Budget("standard", image_steps=None, epochs=20, point_steps=30000, batch_size=64,
                        eval_samples=10000),
 }
 
