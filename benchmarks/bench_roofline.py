@@ -1,0 +1,120 @@
+"""Roofline of the training step: achieved FLOP/s as a share of the fp32 matmul peak
+(issue 6.2).
+
+    python benchmarks/bench_roofline.py [--rounds 7] [--steps 10] [--quick]
+
+The FLOPs of one MNIST ``ns`` generator step (dcgan28, batch 64) are counted with
+``torch.utils.flop_counter.FlopCounterMode`` (convolutions forward and backward; a
+multiply-add counts 2). The peak is what ``torch.mm`` of two square fp32 matrices
+reaches here, at the same thread count, measured in the same rounds as the step:
+each round times the matmul and ``--steps`` training steps, the share is
+step FLOP/s / matmul FLOP/s, and the figure is the median over rounds.
+
+Rows for the speed switches (channels-last, bf16 autocast) use the same fp32 peak,
+so a bf16 share can exceed what fp32 arithmetic allows; they are for comparison
+only. ``--profile`` also prints where the default step spends its time, by operator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import _common as C  # noqa: E402
+
+
+def matmul_probe(n: int, reps: int):
+    """``run()`` doing ``reps`` n x n fp32 matmuls, and the FLOPs of one call."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    out = torch.empty(n, n)
+
+    def run():
+        for _ in range(reps):
+            torch.mm(a, b, out=out)
+
+    return run, 2.0 * n ** 3 * reps
+
+
+def step_probe(data, batch_size: int, steps: int, accel):
+    """``run()`` doing ``steps`` training steps (the real loop), and its FLOPs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from gan_zoo.spec import RunSpec
+    from gan_zoo.train import _Trainer, resolve
+
+    spec = RunSpec(dataset="mnist", loss="ns", batch_size=batch_size, steps=1, device="cpu")
+    trainer = _Trainer(resolve(spec), data, None, False, accel)
+
+    def run(n=steps):
+        trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + n)
+        trainer.run()
+
+    run(2)  # warm-up
+    counter = FlopCounterMode(display=False)
+    with counter:
+        run(1)
+    return run, counter.get_total_flops() * steps, trainer
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--steps", type=int, default=10, help="training steps per round (default 10)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--matmul-size", type=int, default=2048)
+    p.add_argument("--profile", action="store_true", help="print the step's time by operator")
+    p.add_argument("--quick", action="store_true", help="3 rounds of 2 steps")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.rounds, args.steps = 3, 2
+
+    import torch
+
+    from gan_zoo.data import get_dataset
+    from gan_zoo.train import Accel
+
+    data = get_dataset("mnist", root=args.data_root)
+    mm_run, mm_flops = matmul_probe(args.matmul_size, reps=3)
+    variants = {"fp32 (default)": Accel(), "channels_last": Accel(channels_last=True),
+                "bf16 autocast": Accel(amp_bf16=True)}
+    steps = {name: step_probe(data, args.batch_size, args.steps, acc) for name, acc in variants.items()}
+    contenders = {"matmul": mm_run, **{name: s[0] for name, s in steps.items()}}
+    times = C.interleave(contenders, rounds=args.rounds)
+
+    peak = [mm_flops / t for t in times["matmul"]]
+    print(f"# bench_roofline: {C.command_line()}")
+    print(f"# {C.machine()}")
+    print(f"fp32 matmul peak ({args.matmul_size}^2, torch.mm): median {C.median(peak) / 1e9:.1f} GFLOP/s "
+          f"[{min(peak) / 1e9:.1f}, {max(peak) / 1e9:.1f}]")
+    flops_step = steps["fp32 (default)"][1] / args.steps
+    print(f"training step (mnist ns dcgan28, batch {args.batch_size}): {flops_step / 1e9:.2f} GFLOP per "
+          f"generator step (FlopCounterMode)")
+    target = 0.70
+    for name, (_, flops, _) in steps.items():
+        share = [flops / t / pk for t, pk in zip(times[name], peak)]
+        achieved = C.median([flops / t for t in times[name]])
+        line = f"  {name:<16s} {achieved / 1e9:6.1f} GFLOP/s, share of fp32 peak {C.spread(share)}"
+        if name.startswith("fp32"):
+            line += f"  target >= {target:.0%}: {C.verdict(C.median(share) >= target)}"
+        print(line)
+
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        run = steps["fp32 (default)"][0]
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run(args.steps)
+        events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+        total = sum(e.self_cpu_time_total for e in events)
+        print(f"where the default step's time goes (self CPU time, {args.steps} steps):")
+        for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:10]:
+            print(f"  {e.key:<40s} {e.self_cpu_time_total / total:6.1%}")
+    del torch
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
