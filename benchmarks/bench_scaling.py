@@ -9,7 +9,7 @@ pre-warmed cache). Within a round the four sizes run in turn, the order reversed
 every round; each size's cost is its median over rounds.
 
 Linear means ``cost(n) = a + b n`` with a small fixed part ``a``: the figures are the
-least-squares ``a`` and ``b``, the largest deviation of a measured cost from the
+least-squares ``a`` and ``b`` over the sizes that keep every worker busy, the largest deviation of a measured cost from the
 line, and ``cost(8) / cost(4)`` per round (2.0 when the fixed part is negligible).
 With W workers a grid of n < W runs leaves workers idle, so ``cost(1)`` sits above
 the line by construction.
@@ -56,7 +56,8 @@ def main(argv=None) -> int:
         for n in (sizes if r % 2 == 0 else sizes[::-1]):
             cost[n].append(run_child(n, args.steps, args.eval_samples, workers, cache, args.data_root)["seconds"])
     med = {n: C.median(cost[n]) for n in sizes}
-    a, b = fit_line(list(sizes), [med[n] for n in sizes])
+    big = [n for n in sizes if n >= workers]  # sizes that keep every worker busy
+    a, b = fit_line(big, [med[n] for n in big])
     dev = {n: med[n] / (a + b * n) - 1 for n in sizes}
     print(f"# bench_scaling: {C.command_line()}")
     print(f"# {C.machine()}")
@@ -64,10 +65,9 @@ def main(argv=None) -> int:
           f"{workers} workers (default), {args.rounds} rounds")
     for n in sizes:
         print(f"  {n} run(s): {med[n]:6.1f} s  ({med[n] / n:5.1f} s per run; {dev[n]:+.1%} from the line)")
-    print(f"least squares: cost = {a:.1f} s + {b:.1f} s x runs")
+    print(f"least squares over n >= {workers}: cost = {a:.1f} s + {b:.1f} s x runs")
     if 8 in cost and 4 in cost:
         print(f"cost(8) / cost(4) (median per-round ratio): {C.spread(C.ratios(cost[8], cost[4]))}")
-    big = [n for n in sizes if n >= workers]
     worst = max(abs(dev[n]) for n in big)
     print(f"largest deviation from the line for n >= {workers} workers: {worst:.1%}  "
           f"(linear within 10%: {C.verdict(worst <= 0.10)})")
