@@ -189,6 +189,10 @@ def run_grid(
         pending.append(item)
     if not pending:
         return []
+    from gan_zoo.bench.estimate import relative_cost
+
+    # longest first: the costly critics (wgan, wgan-gp) do not end up alone at the end
+    pending.sort(key=lambda it: relative_cost(it.spec), reverse=True)
     cores = os.cpu_count() or 1
     threads = max(1, cores // max(1, workers))
     args = [(it.spec.to_dict(), it.sweep, str(runs_root / it.run_id), data_root, evaluation, threads)
