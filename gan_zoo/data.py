@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import io
 import math
 import os
 import pathlib
@@ -31,6 +30,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from gan_zoo.io import quiet
 from gan_zoo.errors import DataUnavailableError, GanZooError
 from gan_zoo.registry import Registry, UnknownNameError
 
@@ -239,16 +239,6 @@ def _resize(x: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
 
 
 @contextlib.contextmanager
-def _quiet():
-    """Swallow torchvision's prints, progress bars and warnings."""
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-
-
-@contextlib.contextmanager
 def _socket_timeout(seconds: float):
     """Bound every socket operation so an offline download fails fast instead of hanging."""
     old = socket.getdefaulttimeout()
@@ -303,7 +293,7 @@ def _read_torchvision(class_name: str, root: str, train: bool):
     """
     cls = _torchvision_class(class_name)
     ds = None
-    with _quiet():
+    with quiet():
         try:
             ds = cls(root, train=train, download=False)
         except Exception:  # missing or unreadable files: fall through to a download

@@ -10,10 +10,12 @@ Readers (the benchmark tables, ``--resume``) can therefore trust any file they f
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -144,3 +146,14 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise GanZooError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+
+
+@contextlib.contextmanager
+def quiet():
+    """Swallow a library's prints, progress bars and warnings (torchvision downloads,
+    torch-fidelity), so a command's output stays ours."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

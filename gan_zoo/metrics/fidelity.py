@@ -27,14 +27,11 @@ the SHA-256 of its weights), so a real set is featurised once per cache folder.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import hashlib
-import io
 import os
 import uuid
-import warnings
 from pathlib import Path
 
 import torch
@@ -44,6 +41,7 @@ from torch.utils.data import Dataset as TorchDataset
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
+from gan_zoo.io import quiet
 from gan_zoo.errors import GanZooError
 from gan_zoo.metrics import classifier as clf
 from gan_zoo.metrics import keys
@@ -236,7 +234,7 @@ def make_extractor(extractor: str, layers: list[str], weights_path=None,
                    device: str | torch.device = "cpu") -> nn.Module:
     """An instance of a registered extractor in eval mode, as torch-fidelity builds it."""
     cls = FEATURE_EXTRACTORS_REGISTRY[extractor]
-    with _quiet():
+    with quiet():
         fe = cls(extractor, list(layers), feature_extractor_weights_path=(
             None if weights_path is None else str(weights_path)), verbose=False)
     fe.requires_grad_(False)
@@ -260,16 +258,6 @@ def extract_features(
 
 
 # -- one torch-fidelity call ------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Silence torch-fidelity's prints and warnings (verbose is off, but warnings are not)."""
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
 
 
 #: torch-fidelity result keys -> ours.
@@ -337,7 +325,7 @@ def fidelity_metrics(
     )
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     try:
-        with _quiet():
+        with quiet():
             raw = torch_fidelity.calculate_metrics(**kwargs)
         kept = {}
         for metric in keep_generated:
