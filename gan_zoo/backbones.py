@@ -154,8 +154,8 @@ def _one_hot(labels: torch.Tensor | None, num_classes: int, who: str) -> torch.T
     return F.one_hot(labels.long(), num_classes).float()
 
 
-class Generator(nn.Module):
-    """Wraps a body: appends the one-hot label to z, reshapes to ``(B, *shape)``."""
+class _Wrapped(nn.Module):
+    """A body network plus what the loop and the sampler need to know about it."""
 
     def __init__(self, body: nn.Module, *, nz: int, num_classes: int, shape: tuple,
                  conv: bool):
@@ -165,6 +165,10 @@ class Generator(nn.Module):
         self.num_classes = num_classes
         self.shape = shape
         self.conv = conv
+
+
+class Generator(_Wrapped):
+    """Wraps a body: appends the one-hot label to z, reshapes to ``(B, *shape)``."""
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.num_classes:
@@ -174,17 +178,8 @@ class Generator(nn.Module):
         return self.body(z).reshape(z.shape[0], *self.shape)
 
 
-class Discriminator(nn.Module):
+class Discriminator(_Wrapped):
     """Wraps a body: appends label planes (conv) or a one-hot (MLP); returns (B,) logits."""
-
-    def __init__(self, body: nn.Module, *, nz: int, num_classes: int, shape: tuple,
-                 conv: bool):
-        super().__init__()
-        self.body = body
-        self.nz = nz
-        self.num_classes = num_classes
-        self.shape = shape
-        self.conv = conv
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         b = x.shape[0]
