@@ -158,7 +158,8 @@ def write_run_pictures(run_dir: Path, g: nn.Module, d: nn.Module, res, data, log
     gen = torch.Generator(device=res.device).manual_seed(12345)
     g.eval()
     d.eval()
-    label = f"{spec.loss} on {spec.dataset}, {spec.regularizers}, seed {spec.seed}"
+    label = (f"{spec.loss} on {spec.dataset}{' (conditional: a row per class)' if num_classes else ''}, "
+             f"{spec.regularizers}, seed {spec.seed}")
     with torch.no_grad():
         if data.kind == "points":
             n = 2500
