@@ -142,7 +142,8 @@ def main(argv=None) -> int:
     once_real = timer.seconds["  real test-set featurisation"]
     print(f"# bench_harness: {C.command_line()}")
     print(f"# {C.machine()}")
-    print(f"grid: {args.runs} MNIST runs x {steps} steps (batch 64), {samples} evaluation samples each, "
+    batch = results[0]["resolved"]["batch_size"]
+    print(f"grid: {args.runs} MNIST runs x {steps} steps (batch {batch}), {samples} evaluation samples each, "
           f"1 worker, feature cache {'given' if args.cache else 'fresh (cold)'}")
     print(f"wall {wall:.1f} s, pure training {train_s:.1f} s ({step_s * 1000:.0f} ms/step)")
     print(f"overhead = 1 - training / wall: {overhead:.1%}   target <= 10%: {C.verdict(overhead <= 0.10)}")
@@ -159,9 +160,9 @@ def main(argv=None) -> int:
     fixed = wall - train_s - timer.seconds["evaluation (sampling + metrics)"] \
         - timer.seconds["pictures (samples, best50, curves)"] - timer.seconds["checkpoints + log.csv"]
     std = BUDGETS["standard"]
-    std_steps = std.steps("mnist", 64)
+    std_steps = std.steps("mnist", std.batch_size)
     if samples:
-        std_train = std_steps * step_s
+        std_train = std_steps * step_s * std.batch_size / batch  # compute grows with the batch
         std_over = (per_run_eval * std.eval_samples / samples + per_run_pics
                     + per_ckpt * (std_steps // 500 + 1))
         std_share = (std_over + fixed / args.runs) / (std_train + std_over + fixed / args.runs)

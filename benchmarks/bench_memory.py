@@ -1,11 +1,11 @@
 """Memory: peak resident memory of a quick MNIST run, and no growth over steps (issue 6.7).
 
-    python benchmarks/bench_memory.py [--steps 400] [--slope-steps 800] [--quick]
+    python benchmarks/bench_memory.py [--steps N] [--slope-steps 800] [--quick]
 
 Two child processes, so each starts from an empty heap:
 
-1. peak: one run of the ``quick`` budget (MNIST, ``ns``, 400 steps at batch 64, scored
-   on 5,000 samples), trained, scored and written as ``gan-zoo bench`` does it
+1. peak: one run of the ``quick`` budget (MNIST, ``ns``, the budget's steps, batch and
+   evaluation samples unless overridden), trained, scored and written as ``gan-zoo bench`` does it
    (``run_item``); resident memory after each phase and the process peak
    (``getrusage`` ``ru_maxrss``). Real-data features come from the shared cache
    (``--cache``), as for every run after a grid's first.
@@ -34,7 +34,7 @@ SLOPE_LIMIT_KIB_PER_STEP = 1.0
 
 
 def child_peak(args) -> dict:
-    rss = {"start (imports)": C.rss_kib()}
+    rss = {"start (before importing torch)": C.rss_kib()}
     import gan_zoo.bench.runner as runner
     import gan_zoo.metrics as metrics
     import gan_zoo.train as train
@@ -56,22 +56,25 @@ def child_peak(args) -> dict:
     after(runner, "_evaluate", "after evaluation")
     after(metrics, "_train_features", "after MiFID train-split features")
     item = expand_grid(dataset="mnist", losses=["ns"], regularizers=["none"], seeds=1, sweeps={},
-                       budget=BUDGETS["quick"], steps=args.steps, device="cpu")[0]
+                       budget=BUDGETS["quick"], steps=args.steps or None, device="cpu")[0]
+    samples = args.eval_samples or BUDGETS["quick"].samples("mnist")
     with tempfile.TemporaryDirectory(prefix="gan-zoo-mem-") as out:
         res = runner.run_item(item.spec.to_dict(), {}, str(Path(out) / item.run_id), args.data_root,
-                              runner.EvalOptions(samples=args.eval_samples, cache_dir=args.cache))
+                              runner.EvalOptions(samples=samples, cache_dir=args.cache))
     assert res["status"] == "ok", res
     rss["end"] = C.rss_kib()
-    return {"rss": rss, "peak": C.peak_rss_kib()}
+    return {"rss": rss, "peak": C.peak_rss_kib(), "steps": item.spec.steps,
+            "batch_size": item.spec.batch_size, "samples": samples}
 
 
 def child_slope(args) -> dict:
+    from gan_zoo.bench.grid import BUDGETS
     from gan_zoo.data import get_dataset
     from gan_zoo.spec import RunSpec
     from gan_zoo.train import _Trainer, resolve
 
     data = get_dataset("mnist", root=args.data_root)
-    spec = RunSpec(dataset="mnist", loss="ns", batch_size=64, steps=1, device="cpu")
+    spec = RunSpec(dataset="mnist", loss="ns", batch_size=BUDGETS["quick"].batch_size, steps=1, device="cpu")
     trainer = _Trainer(resolve(spec), data, None, False)
     points = []
     chunk = 25
@@ -96,8 +99,8 @@ def spawn(mode: str, args) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
-    p.add_argument("--steps", type=int, default=400, help="steps of the quick run (default 400)")
-    p.add_argument("--eval-samples", type=int, default=5000, help="evaluation samples (default 5000)")
+    p.add_argument("--steps", type=int, default=0, help="steps of the quick run (default: the budget's)")
+    p.add_argument("--eval-samples", type=int, default=0, help="evaluation samples (default: the budget's)")
     p.add_argument("--slope-steps", type=int, default=800, help="steps of the slope check (default 800)")
     p.add_argument("--cache", default=None, help="real-feature cache (default $TMPDIR/gan-zoo-bench-cache)")
     p.add_argument("--child", choices=["peak", "slope"], help=argparse.SUPPRESS)
@@ -110,12 +113,14 @@ def main(argv=None) -> int:
     if args.quick:
         args.steps, args.eval_samples, args.slope_steps = 20, 500, 250
 
+    from gan_zoo.bench.grid import BUDGETS
+
     peak = spawn("peak", args)
     slope = spawn("slope", args)
     mib = lambda kib: kib / 1024  # noqa: E731
     print(f"# bench_memory: {C.command_line()}")
     print(f"# {C.machine()}")
-    print(f"quick MNIST run ({args.steps} steps, batch 64, {args.eval_samples} evaluation samples, "
+    print(f"quick MNIST run ({peak['steps']} steps, batch {peak['batch_size']}, {peak['samples']} evaluation samples, "
           f"warm feature cache): peak resident memory {mib(peak['peak']):.0f} MiB")
     for label, kib in peak["rss"].items():
         print(f"  resident {label:<34s} {mib(kib):7.0f} MiB")
@@ -124,7 +129,7 @@ def main(argv=None) -> int:
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     k = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     first, last = slope["points"][0], slope["points"][-1]
-    print(f"training loop, {slope['points'][-1][0]} steps: resident {mib(first[1]):.0f} MiB at step {first[0]}, "
+    print(f"training loop (batch {BUDGETS['quick'].batch_size}), {slope['points'][-1][0]} steps: resident {mib(first[1]):.0f} MiB at step {first[0]}, "
           f"{mib(last[1]):.0f} MiB at step {last[0]}")
     print(f"  slope after step 100: {k:+.2f} KiB/step = {mib(k * STANDARD_STEPS):+.1f} MiB over a "
           f"standard run ({STANDARD_STEPS} steps)")
