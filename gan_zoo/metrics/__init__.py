@@ -251,9 +251,25 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
     return res
 
 
+#: training-split features already read in this process (a worker scores many runs):
+#: the disk cache's key hashes the whole split, so re-deriving it per run is the cost
+_TRAIN_FEATURES: dict = {}
+
+
 def _train_features(dataset, data_root, extractor, weights_path, weights_sha, image_size,
                     prepare, cache_dir: Path, device):
-    """FID-layer features of the whole training split, computed once per cache folder."""
+    """FID-layer features of the whole training split, computed once per cache folder and
+    read from disk once per process."""
+    memo_key = (dataset, str(data_root), extractor, weights_sha, image_size, str(cache_dir))
+    if memo_key not in _TRAIN_FEATURES:
+        _TRAIN_FEATURES[memo_key] = _train_features_uncached(
+            dataset, data_root, extractor, weights_path, weights_sha, image_size, prepare,
+            cache_dir, device)
+    return _TRAIN_FEATURES[memo_key]
+
+
+def _train_features_uncached(dataset, data_root, extractor, weights_path, weights_sha,
+                             image_size, prepare, cache_dir: Path, device):
     import torch
 
     from gan_zoo.data import get_dataset
