@@ -77,10 +77,6 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _choices(names: list[str]) -> str:
-    return ", ".join(names)
-
-
 @cli.command("train")
 @click.option("--dataset", default="mnist", show_default=True,
               help="Dataset name (gan-zoo datasets lists them) or folder:PATH.")
