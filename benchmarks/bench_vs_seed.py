@@ -13,7 +13,8 @@ written there (only its batch size and optimizer settings aligned, see above):
 
 * ``torchvision.datasets.MNIST`` with ``ToTensor()`` + ``Normalize(0.5, 0.5)`` per
   item, ``DataLoader(batch_size, shuffle=True, drop_last=True)`` (no workers);
-* D ends in ``nn.Sigmoid`` and the loss is ``nn.BCELoss``;
+* D ends in ``nn.Sigmoid`` and the loss is ``nn.BCELoss``; its dropout layers are
+  torch's ``nn.Dropout`` (gan-zoo's dcgan28 draws the same masks more cheaply);
 * ``d_train`` builds fresh label tensors each call and backpropagates D's loss
   through G too (its ``G(z)`` is not detached), then ``.item()``s the loss;
 * ``g_train`` draws new uniform noise and runs G a second time, through D's weight
@@ -58,6 +59,12 @@ def seed_loop(data_root: str, batch_size: int):
 
     torch.manual_seed(0)
     gen_model, d_logits = build_backbone("dcgan28", shape=(1, 28, 28), nz=z_size)
+    for net in (gen_model, d_logits):  # the seed's dropout is torch's own nn.Dropout
+        for parent in list(net.modules()):
+            for name, child in parent.named_children():
+                if isinstance(child, nn.Dropout) and type(child) is not nn.Dropout:
+                    setattr(parent, name, nn.Dropout(child.p))
+    assert sum(type(m) is nn.Dropout for m in d_logits.modules()) == 3
 
     class SeedDiscriminator(nn.Module):
         """dcgan28's D with the seed's Sigmoid appended; output (B, 1) probabilities."""

@@ -9,6 +9,7 @@ import torch.nn as nn
 from gan_zoo import backbones
 from gan_zoo.backbones import (
     AlwaysDropout,
+    Dropout,
     backbone_defaults,
     build_backbone,
     list_backbones,
@@ -98,6 +99,31 @@ def test_always_dropout_module():
     out = drop(torch.ones(10_000))
     assert 0.4 < (out == 0).float().mean() < 0.6
     assert set(out.unique().tolist()) == {0.0, 2.0}  # survivors scaled by 1 / (1 - p)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_dropout_mask_distribution_and_gradient(p):
+    n = 1_000_000
+    x = torch.ones(n, requires_grad=True)
+    out = Dropout(p).train()(x)
+    dropped = (out == 0).double().mean().item()
+    assert abs(dropped - p) < 5 * (p * (1 - p) / n) ** 0.5  # binomial, 5 standard errors
+    assert set(out.detach().unique().tolist()) == {0.0, 1.0 / (1.0 - p)}
+    out.sum().backward()
+    assert torch.equal(x.grad, out.detach())  # d out / d x is the scaled mask itself
+
+
+def test_dropout_modes_and_seeding():
+    x = torch.randn(4, 8, 5, 5)
+    assert torch.equal(Dropout(0.2).eval()(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x)
+    assert torch.equal(Dropout(1.0).train()(x), torch.zeros_like(x))
+    torch.manual_seed(3)
+    a = Dropout(0.2).train()(x)
+    torch.manual_seed(3)
+    b = Dropout(0.2).train()(x)
+    assert torch.equal(a, b) and not torch.equal(a, Dropout(0.2).train()(x))
+    assert isinstance(Dropout(0.2), nn.Dropout)
 
 
 def test_d_dropout_defaults():
