@@ -12,7 +12,9 @@ step FLOP/s / matmul FLOP/s, and the figure is the median over rounds.
 
 Rows for the speed switches (channels-last, bf16 autocast) use the same fp32 peak,
 so a bf16 share can exceed what fp32 arithmetic allows; they are for comparison
-only. ``--profile`` also prints where the default step spends its time, by operator.
+only. The last row replays the step's convolutions alone, at the shapes the step
+gives them (``conv_probe``): what these layer sizes reach on this machine with
+nothing else in the way, a ceiling for the fp32 step. ``--profile`` also prints where the default step spends its time, by operator.
 """
 
 from __future__ import annotations
@@ -58,6 +60,53 @@ def step_probe(data, batch_size: int, steps: int, accel):
     return run, counter.get_total_flops() * steps, trainer
 
 
+def conv_probe(trainer, reps: int):
+    """``run()`` replaying the step's convolutions alone, ``reps`` times, and its FLOPs.
+
+    Each convolution of G and D is recorded with the input shape it sees in the real
+    step (one forward hook pass over a training step), then replayed on random
+    tensors: forward, then backward to both the input and the weights, as in
+    training. Nothing but the convolutions runs, so this is the share the step's own
+    convolution shapes reach here: a ceiling for the whole step in fp32.
+    """
+    import torch
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shapes: dict[nn.Module, tuple] = {}
+
+    def record(m, inp, out):  # returns None: the output is left as it is
+        shapes.setdefault(m, tuple(inp[0].shape))
+
+    hooks = [m.register_forward_hook(record)
+             for net in (trainer.g, trainer.d) for m in net.modules()
+             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + 1)
+    trainer.run()
+    for h in hooks:
+        h.remove()
+    cases = []
+    for m, shape in shapes.items():
+        conv = type(m)(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                       bias=m.bias is not None)
+        x = torch.randn(shape, requires_grad=True)
+        gy = torch.randn_like(conv(x))
+        cases.append((conv, x, gy))
+
+    def once():
+        for conv, x, gy in cases:
+            torch.autograd.backward(conv(x), gy)
+
+    def run():
+        for _ in range(reps):
+            once()
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        once()
+    return run, counter.get_total_flops() * reps, len(cases)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
@@ -81,7 +130,8 @@ def main(argv=None) -> int:
     variants = {"fp32 (default)": Accel(), "channels_last": Accel(channels_last=True),
                 "bf16 autocast": Accel(amp_bf16=True)}
     steps = {name: step_probe(data, args.batch_size, args.steps, acc) for name, acc in variants.items()}
-    contenders = {"matmul": mm_run, **{name: s[0] for name, s in steps.items()}}
+    conv_run, conv_flops, n_convs = conv_probe(steps["fp32 (default)"][2], reps=args.steps)
+    contenders = {"matmul": mm_run, **{name: s[0] for name, s in steps.items()}, "convs": conv_run}
     times = C.interleave(contenders, rounds=args.rounds)
 
     peak = [mm_flops / t for t in times["matmul"]]
@@ -100,6 +150,11 @@ def main(argv=None) -> int:
         if name.startswith("fp32"):
             line += f"  target >= {target:.0%}: {C.verdict(C.median(share) >= target)}"
         print(line)
+
+    conv_share = [conv_flops / t / pk for t, pk in zip(times["convs"], peak)]
+    print(f"  the step's {n_convs} convolutions alone (fp32, forward + both backwards, same shapes): "
+          f"{C.median([conv_flops / t for t in times['convs']]) / 1e9:.1f} GFLOP/s, share of fp32 peak "
+          f"{C.spread(conv_share)}")
 
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
