@@ -55,8 +55,47 @@ def test_real_statistics_computed_once_per_grid(tmp_path, mnist_root, counted):
     results = run_grid(items, tmp_path / "out", data_root=str(mnist_root), evaluation=evaluation,
                        workers=1)
     assert [r["status"] for r in results] == ["ok"] * 3, [r.get("reason") for r in results]
-    # every run's samples are featurised; the real test images and the training split once
+    # every run's samples are featurised; the real test images and the training split once,
+    # by the runner before the first run (a handful of test images stand in as samples)
     assert counted["generated"] == 3
+    assert counted["warm-up"] == 1
     assert counted["real"] == 1
     assert counted["train"] == 1
     assert counted["other"] == 0 and counted["extract-other"] == 0
+
+
+def test_warm_up_leaves_nothing_for_a_run_to_compute(tmp_path, mnist_root, counted):
+    from gan_zoo.data import get_dataset
+    from gan_zoo.metrics import evaluate, warm_real_features
+
+    cache = str(tmp_path / "cache")
+    assert warm_real_features("mnist", 50, data_root=str(mnist_root), cache_dir=cache)
+    assert (counted["real"], counted["train"]) == (1, 1)
+    # a fresh process would start with an empty memo: only the disk cache may serve it
+    from gan_zoo import metrics
+
+    metrics._TRAIN_FEATURES.clear()
+    generated = get_dataset("mnist", root=str(mnist_root), train=True, limit=50).x
+    out = evaluate(generated, dataset="mnist", n=50, data_root=str(mnist_root), cache_dir=cache)
+    assert out["fid"] is not None and out["mifid"] is not None
+    assert (counted["real"], counted["train"], counted["generated"]) == (1, 1, 1)
+    assert not warm_real_features("ring8", 50, cache_dir=cache)
+
+
+def test_runner_warms_before_dispatch(tmp_path, monkeypatch):
+    from gan_zoo import metrics
+    from gan_zoo.bench import runner
+
+    calls = []
+    monkeypatch.setattr(metrics, "warm_real_features",
+                        lambda dataset, n, **kw: calls.append((dataset, n)) or True)
+
+    def fake_run_item(spec, sweep, run_dir, *rest):
+        assert calls, "a run started before the real-data features were prepared"
+        return {"status": "ok"}
+
+    monkeypatch.setattr(runner, "run_item", fake_run_item)
+    items = expand_grid(dataset="mnist", losses=["ns", "hinge"], regularizers=["none"], seeds=1,
+                        sweeps={}, budget=BUDGETS["smoke"], steps=2, device="cpu")
+    run_grid(items, tmp_path / "out", data_root=None, evaluation=EvalOptions(samples=77), workers=1)
+    assert calls == [("mnist", 77)]

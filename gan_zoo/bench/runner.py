@@ -139,6 +139,32 @@ def default_workers(device: str) -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) -> None:
+    """Compute each dataset's real-data features here, once, with every core, before any
+    worker starts: the workers then only read them from the cache (without this, two
+    workers finishing their first runs together would both compute them)."""
+    from gan_zoo.metrics import warm_real_features
+
+    devices: dict[str, str] = {}
+    for it in pending:
+        devices.setdefault(it.spec.dataset, resolve_eval_device(it.spec.device))
+    for dataset, device in devices.items():
+        t0 = time.perf_counter()
+        try:
+            done = warm_real_features(
+                dataset, evaluation.samples, data_root=data_root, device=device,
+                feature_extractor=evaluation.feature_extractor,
+                inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir)
+        except Exception as exc:  # each run's own evaluation reports it, as a failed row
+            print(f"gan-zoo: real-data features for {dataset} not prepared ahead "
+                  f"({' '.join(str(exc).split())[:200]}); each run computes what it needs",
+                  file=sys.stderr)
+            continue
+        if done:
+            print(f"real-data features for {dataset}: ready ({time.perf_counter() - t0:.1f} s, "
+                  f"cached for later grids)", file=sys.stderr)
+
+
 def _worker_init(threads: int) -> None:
     # Ctrl-C goes to the driver, which stops the pool; workers must not print tracebacks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -195,6 +221,7 @@ def run_grid(
     pending.sort(key=lambda it: relative_cost(it.spec), reverse=True)
     cores = os.cpu_count() or 1
     threads = max(1, cores // max(1, workers))
+    _warm_features(pending, data_root, evaluation)
     args = [(it.spec.to_dict(), it.sweep, str(runs_root / it.run_id), data_root, evaluation, threads)
             for it in pending]
     if executor == "ray":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from gan_zoo.metrics import keys
 
-__all__ = ["evaluate", "resolve_cache_dir", "default_extractor", "CLASSIFIER_DATASETS",
+__all__ = ["evaluate", "warm_real_features", "resolve_cache_dir", "default_extractor", "CLASSIFIER_DATASETS",
            "MIFID_DISTANCE", "MIN_SAMPLES"]
 
 #: Datasets whose classes the MNIST classifier knows: IS under ``lenet``, class/mode
@@ -129,6 +129,40 @@ def evaluate(
     return out
 
 
+def warm_real_features(
+    dataset: str,
+    n: int,
+    *,
+    data_root=None,
+    device="cpu",
+    feature_extractor: str | None = None,
+    inception_weights=None,
+    cache_dir=None,
+    train_features: bool = True,
+) -> bool:
+    """Compute and cache the real-data features that scoring ``n`` samples of ``dataset``
+    reads (test-split features, and the training split's for MiFID), so that runs
+    scored later, in any process sharing ``cache_dir``, only read them.
+
+    The benchmark runner calls this once per dataset before it hands runs to workers.
+    Returns False for datasets without image features (``ring8``, ``grid25``).
+    Cheap when the cache is already warm. Scores a handful of test images against the
+    real set to do it, with the same code path a run's evaluation takes.
+    """
+    from gan_zoo.data import dataset_info, get_dataset
+
+    info = dataset_info(dataset)
+    if info.kind == "points":
+        return False
+    probe = get_dataset(dataset, root=data_root, train=False, limit=MIN_SAMPLES).x
+    _evaluate_images(
+        probe, info, real=None, n_real=n, labels=None, data_root=data_root, device=device,
+        extractor=feature_extractor, inception_weights=inception_weights,
+        cache_dir=resolve_cache_dir(cache_dir), train_features=train_features,
+        generated_role="warm-up")
+    return True
+
+
 def _evaluate_points(generated, dataset: str, labels) -> dict:
     from gan_zoo.data import MIXTURE_SIGMA, mixture_centers
     from gan_zoo.errors import GanZooError
@@ -160,7 +194,8 @@ def _slug(dataset: str) -> str:
 
 
 def _evaluate_images(generated, info, *, real, labels, data_root, device, extractor,
-                     inception_weights, cache_dir: Path, train_features: bool) -> dict:
+                     inception_weights, cache_dir: Path, train_features: bool,
+                     n_real: int | None = None, generated_role: str = "generated") -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -190,7 +225,7 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
 
     # Real images: given, or the first n of the test split at the generated resolution.
     if real is None:
-        real = get_dataset(dataset, root=data_root, train=False, limit=n_eval,
+        real = get_dataset(dataset, root=data_root, train=False, limit=n_real or n_eval,
                            image_size=size if size != info.image_size else None).x
         real_desc = f"{_slug(dataset)}-test-seed0"
     else:
@@ -224,7 +259,7 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
     res, gen_feats = fidelity.fidelity_metrics(
         gen_u8, real_u8, extractor=extractor, real_cache_name=real_name, cache_dir=cache_dir,
         weights_path=weights_path, isc=(extractor == fidelity.INCEPTION or use_classifier),
-        cuda=is_cuda, keep_generated=keep)
+        cuda=is_cuda, keep_generated=keep, generated_role=generated_role)
     res[keys.FEATURE_EXTRACTOR] = extractor
 
     if use_classifier:

@@ -284,6 +284,7 @@ def fidelity_metrics(
     cuda: bool = False,
     batch_size: int | None = None,
     keep_generated: tuple[str, ...] = (),
+    generated_role: str = "generated",
 ) -> tuple[dict, dict[str, torch.Tensor]]:
     """IS, FID, KID and precision/recall in one ``torch_fidelity.calculate_metrics`` call.
 
@@ -300,7 +301,7 @@ def fidelity_metrics(
     layers = feature_layers(extractor)
     scratch = f"gan-zoo-scratch-{uuid.uuid4().hex}" if keep_generated else None
     kwargs = dict(
-        input1=UInt8Images(generated_u8, "generated"),
+        input1=UInt8Images(generated_u8, generated_role),
         input2=UInt8Images(real_u8, "real"),
         cuda=cuda,
         batch_size=batch_size or (500 if extractor == LENET else 64),
