@@ -91,8 +91,11 @@ class LeNetFeatureExtractor(FeatureExtractorBase):
         else:
             net = clf.load_classifier(feature_extractor_weights_path, sha256="")
         # A private copy: torch-fidelity moves the extractor to CUDA in place, and the
-        # default classifier is shared (memoized) by the rest of the process.
-        self.net = copy.deepcopy(net)
+        # default classifier is shared (memoized) by the rest of the process. Channels-
+        # last: oneDNN runs this net's convolutions and pooling about twice as fast so
+        # (features differ from the NCHW layout's by float rounding, ~1e-6 relative;
+        # cache names carry LAYOUT_TAG so features of the two layouts never mix).
+        self.net = copy.deepcopy(net).to(memory_format=torch.channels_last)
 
     @staticmethod
     def get_provided_features_list():
@@ -122,12 +125,19 @@ class LeNetFeatureExtractor(FeatureExtractorBase):
             raise ValueError(f"the lenet extractor expects (N,1|3,28,28) images, got {tuple(x.shape)}")
         n, c = x.shape[:2]
         xf = x.reshape(n * c, 1, 28, 28).float().div(127.5).sub(1.0)  # [0,255] -> [-1,1]
+        xf = xf.contiguous(memory_format=torch.channels_last)
         feat, logits = self.net.features_and_logits(xf)  # (N*C, 128), (N*C, 10)
         if c == 3:
             feat = feat.reshape(n, 3 * clf.FEATURE_DIM)  # per-channel features side by side
             logits = clf.stacked_log_probs(logits.reshape(n, 3, 10))  # (N, 1000)
         out = {self.FEATURES: feat, self.LOGITS: logits}
         return tuple(out[name] for name in self.features_list)
+
+
+#: Part of every cache name of features this module computes: bump it whenever the
+#: extractors' arithmetic changes, so cached real features are never compared with
+#: generated features computed another way.
+LAYOUT_TAG = "nhwc"
 
 
 def register_lenet() -> None:
