@@ -120,14 +120,15 @@ def test_importing_the_package_is_cheap():
 # -- MiFID --------------------------------------------------------------------------------
 
 
-def test_memorization_distance_matches_the_formula():
+@pytest.mark.parametrize("chunk,tile", [(3, 4), (1, 1), (100, 100)])
+def test_memorization_distance_matches_the_formula(chunk, tile):
     rng = np.random.default_rng(0)
     gen, train = rng.normal(size=(7, 5)), rng.normal(size=(11, 5))
     train[3] = 0.0  # all-zero rows are dropped
     t = train[np.abs(train).sum(1) != 0]
     cos = (gen @ t.T) / np.linalg.norm(gen, axis=1)[:, None] / np.linalg.norm(t, axis=1)[None, :]
     expected = (1 - np.abs(cos)).min(axis=1).mean()
-    got = mifid.memorization_distance(torch.tensor(gen), torch.tensor(train), chunk=3)
+    got = mifid.memorization_distance(torch.tensor(gen), torch.tensor(train), chunk=chunk, tile=tile)
     assert got == pytest.approx(expected, rel=1e-5)
 
 
