@@ -74,6 +74,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
     p.add_argument("--runs", type=int, default=3, help=f"objectives in the grid, from {', '.join(LOSSES)}")
+    p.add_argument("--losses", default=None,
+                   help="the grid's objectives as gan-zoo bench takes them (e.g. all: the default "
+                        "command's grid); overrides --runs")
     p.add_argument("--budget", default="quick", help="bench budget (default quick: 400 steps, 5,000 samples)")
     p.add_argument("--steps", type=int, default=None, help="override the budget's steps")
     p.add_argument("--eval-samples", type=int, default=None, help="override the budget's samples")
@@ -118,7 +121,7 @@ def main(argv=None) -> int:
         out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gan-zoo-harness-")))
         cache = args.cache or str(out / "cache")
         os.environ["GAN_ZOO_CACHE"] = cache
-        cmd = ["bench", "--dataset", "mnist", "--losses", ",".join(LOSSES[:args.runs]),
+        cmd = ["bench", "--dataset", "mnist", "--losses", args.losses or ",".join(LOSSES[:args.runs]),
                "--budget", args.budget, "--workers", "1", "--device", "cpu", "--out", str(out / "results")]
         if args.steps:
             cmd += ["--steps", str(args.steps)]
@@ -135,6 +138,8 @@ def main(argv=None) -> int:
         results = [json.loads(f.read_text()) for f in (out / "results" / "runs").glob("*/result.json")]
         metric_files = [json.loads(f.read_text()) for f in (out / "results" / "runs").glob("*/metrics.json")]
 
+    if args.losses:
+        args.runs = len(results)
     assert len(results) == args.runs and all(r["status"] == "ok" for r in results), results
     train_s = sum(r["wall_s"] for r in results)
     steps = results[0]["steps"]
@@ -144,7 +149,7 @@ def main(argv=None) -> int:
     print(f"# bench_harness: {C.command_line()}")
     print(f"# {C.machine()}")
     batch = results[0]["resolved"]["batch_size"]
-    print(f"grid: {args.runs} MNIST runs x {steps} steps (batch {batch}), {samples} evaluation samples each, "
+    print(f"grid: {args.runs} MNIST runs ({args.losses or ','.join(LOSSES[:args.runs])}) x {steps} steps (batch {batch}), {samples} evaluation samples each, "
           f"1 worker, feature cache {'given' if args.cache else 'fresh (cold)'}")
     print(f"wall {wall:.1f} s, pure training {train_s:.1f} s ({step_s * 1000:.0f} ms/step)")
     print(f"overhead = 1 - training / wall: {overhead:.1%}   target <= 10%: {C.verdict(overhead <= 0.10)}")
