@@ -114,6 +114,28 @@ def test_second_run_skips_finished_runs(tmp_path):
     assert len(runs_csv(out)) == 2
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def test_resume_after_sigkill(tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "gan_zoo.cli", "bench", "--dataset", "ring8", "--budget", "smoke",
@@ -133,8 +155,14 @@ def test_resume_after_sigkill(tmp_path):
         else:
             pytest.fail("no run finished in time")
     finally:
+        workers = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    # the workers die with the driver (PR_SET_PDEATHSIG), a moment after it: count the
+    # finished runs only once none of them can still write one
+    deadline = time.time() + 30
+    while any(_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.05)
     finished_before = len(list((out / "runs").glob("*/result.json")))
     assert finished_before < 6
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)

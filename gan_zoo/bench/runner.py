@@ -221,15 +221,20 @@ def run_grid(
     pending.sort(key=lambda it: relative_cost(it.spec), reverse=True)
     cores = os.cpu_count() or 1
     threads = max(1, cores // max(1, workers))
-    _warm_features(pending, data_root, evaluation)
     args = [(it.spec.to_dict(), it.sweep, str(runs_root / it.run_id), data_root, evaluation, threads)
             for it in pending]
+
+    def prepare() -> None:
+        _warm_features(pending, data_root, evaluation)
+
     if executor == "ray":
         from gan_zoo.bench.ray_executor import run_on_ray
 
+        prepare()
         return run_on_ray(pending, args, address=ray_address, gpus_per_run=gpus_per_run,
                           cpus_per_run=threads, on_done=on_done)
     if workers <= 1:
+        prepare()
         results = []
         for item, a in zip(pending, args):
             res = run_item(*a)
@@ -237,10 +242,20 @@ def run_grid(
             if on_done:
                 on_done(item, res)
         return results
-    return _run_pool(pending, args, workers, threads, on_done)
+    return _run_pool(pending, args, workers, threads, on_done, prepare)
 
 
-def _run_pool(pending, args, workers, threads, on_done) -> list[dict]:
+def _preload() -> None:
+    """A worker's first task: the imports every run needs (torchvision's alone takes
+    seconds), done while the driver prepares the real-data features."""
+    import torchvision  # noqa: F401
+
+    import gan_zoo.metrics  # noqa: F401
+    import gan_zoo.runs  # noqa: F401
+    import gan_zoo.train  # noqa: F401
+
+
+def _run_pool(pending, args, workers, threads, on_done, prepare: Callable[[], None]) -> list[dict]:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -249,6 +264,11 @@ def _run_pool(pending, args, workers, threads, on_done) -> list[dict]:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                initargs=(threads,))
     try:
+        # start the workers now (one per submitted task) so that their start-up overlaps
+        # the driver's preparation; runs are handed out only once it is done
+        for _ in range(min(workers, len(pending))):
+            pool.submit(_preload)
+        prepare()
         futures = {pool.submit(run_item, *a): item for item, a in zip(pending, args)}
         remaining = set(futures)
         while remaining:
