@@ -10,6 +10,9 @@ loading inside the timed part (worker processes import and load for themselves).
 The contenders alternate, order flipped each round; the figure is the median
 per-round ratio of runs per hour, default / one worker.
 
+The last line is the ratio's ceiling, measured in the parent process: the training
+step timed at one thread and at every core, interleaved (``thread_ceiling``).
+
 Evaluation reads real-data features from a shared, pre-warmed cache
 (``--cache``, default ``$TMPDIR/gan-zoo-bench-cache``), so no round pays for
 featurising the real data (bench_harness.py measures that once-per-grid cost).
@@ -68,6 +71,36 @@ def child(args) -> int:
     return 0
 
 
+def thread_ceiling(data_root, rounds: int, steps: int = 20, batch_size: int = 32) -> list[float]:
+    """The ratio's ceiling, from the training step alone in this process: ``steps`` steps
+    at one thread and at every core, interleaved. ``cores x t(every core) / t(1)`` is
+    what single-threaded workers would gain over one worker with every thread if the
+    workers did not slow each other down (and start-up, evaluation and writing cost
+    nothing). Per-round values."""
+    import torch
+
+    from gan_zoo.data import get_dataset
+    from gan_zoo.spec import RunSpec
+    from gan_zoo.train import _Trainer, resolve
+
+    data = get_dataset("mnist", root=data_root)
+    cores = os.cpu_count() or 1
+
+    def probe(threads):
+        spec = RunSpec(dataset="mnist", loss="ns", batch_size=batch_size, steps=1, device="cpu")
+        trainer = _Trainer(resolve(spec), data, None, False, None)
+
+        def run():
+            torch.set_num_threads(threads)
+            trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + steps)
+            trainer.run()
+
+        return run
+
+    times = C.interleave({"one": probe(1), "all": probe(cores)}, rounds=rounds)
+    return [cores * t_all / t_one for t_all, t_one in zip(times["all"], times["one"])]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
@@ -112,6 +145,9 @@ def main(argv=None) -> int:
               f"{C.median(rph):6.0f} runs/hour")
     print(f"runs/hour default / one worker (median per-round ratio): {C.spread(speedup)}")
     print(f"  target >= {target}: {C.verdict(C.median(speedup) >= target)}")
+    ceiling = thread_ceiling(args.data_root, rounds=max(3, 2 * args.rounds))
+    print(f"ceiling from the step alone (batch 32, this process): {cores} x t({cores} threads) / t(1 thread) "
+          f"= {C.spread(ceiling)}")
     return 0
 
 

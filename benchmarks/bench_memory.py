@@ -1,6 +1,6 @@
 """Memory: peak resident memory of a quick MNIST run, and no growth over steps (issue 6.7).
 
-    python benchmarks/bench_memory.py [--steps N] [--slope-steps 800] [--quick]
+    python benchmarks/bench_memory.py [--steps N] [--slope-steps 4000] [--quick]
 
 Two child processes, so each starts from an empty heap:
 
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
     p.add_argument("--steps", type=int, default=0, help="steps of the quick run (default: the budget's)")
     p.add_argument("--eval-samples", type=int, default=0, help="evaluation samples (default: the budget's)")
-    p.add_argument("--slope-steps", type=int, default=800, help="steps of the slope check (default 800)")
+    p.add_argument("--slope-steps", type=int, default=4000, help="steps of the slope check (default 4000)")
     p.add_argument("--cache", default=None, help="real-feature cache (default $TMPDIR/gan-zoo-bench-cache)")
     p.add_argument("--child", choices=["peak", "slope"], help=argparse.SUPPRESS)
     p.add_argument("--quick", action="store_true", help="20-step run on 500 samples; 250-step slope")
