@@ -118,9 +118,10 @@ def _dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     """Inverted dropout: zero each element with probability ``p``, scale the rest.
 
     On the CPU, ``torch.bernoulli_`` draws its mask one element at a time on one
-    thread; a uniform draw compared with ``p`` is the same distribution (to float32's
-    2**-24 resolution), runs on all threads and costs about a third
-    (benchmarks/RESULTS.md, section 2). Elsewhere the fused kernel is used.
+    thread; a float32 uniform draw compared with ``p`` is the same distribution (to
+    float32's 2**-24 resolution, whatever ``x``'s dtype), runs on all threads and
+    costs about a third (benchmarks/RESULTS.md, section 1). Elsewhere the fused
+    kernel is used.
     """
     if p == 0.0:
         return x
@@ -128,8 +129,8 @@ def _dropout(x: torch.Tensor, p: float) -> torch.Tensor:
         return F.dropout(x, p, training=True)
     if p >= 1.0:
         return x * 0.0
-    keep = torch.rand(x.shape, dtype=x.dtype, device=x.device).ge_(p).mul_(1.0 / (1.0 - p))
-    return x * keep
+    keep = torch.rand(x.shape, device=x.device).ge_(p).mul_(1.0 / (1.0 - p))
+    return x * keep.to(x.dtype)
 
 
 class Dropout(nn.Dropout):

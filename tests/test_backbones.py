@@ -269,3 +269,12 @@ def test_list_backbones():
 
 def test_device_agnostic_source():
     assert ".cuda(" not in inspect.getsource(backbones)
+
+
+def test_dropout_rate_does_not_depend_on_the_input_dtype():
+    # a bfloat16 uniform draw drops about 0.202 instead of 0.2 (its values are coarse
+    # near p): the mask is drawn in float32; 4e6 elements tell the two apart
+    n = 4_000_000
+    out = Dropout(0.2).train()(torch.ones(n, dtype=torch.bfloat16))
+    assert out.dtype == torch.bfloat16
+    assert abs((out == 0).double().mean().item() - 0.2) < 5 * (0.16 / n) ** 0.5

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from gan_zoo.metrics import keys
 
-__all__ = ["evaluate", "warm_real_features", "resolve_cache_dir", "default_extractor", "CLASSIFIER_DATASETS",
-           "MIFID_DISTANCE", "MIN_SAMPLES"]
+__all__ = ["evaluate", "warm_real_features", "resolve_cache_dir", "default_extractor",
+           "CLASSIFIER_DATASETS", "MIFID_DISTANCE", "MIN_SAMPLES"]
 
 #: Datasets whose classes the MNIST classifier knows: IS under ``lenet``, class/mode
 #: coverage and conditional accuracy apply to them.
