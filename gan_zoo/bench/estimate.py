@@ -1,11 +1,13 @@
 """The time a grid will take, calibrated on this machine before it starts.
 
 A few training steps of the grid's first run are timed in this process with the
-threads one worker will have. Relative to a plain step (one critic and one generator
-update), a critic update costs about 0.6 of it, 1.05 with a gradient penalty (its
-double backward); measured on dcgan28: wgan-gp's step (5 penalized critic updates)
-took 5.7 plain steps. Evaluation is estimated from its sample count. The runner
-starts the costliest runs first, and the estimate simulates that schedule.
+threads one worker will have (two runs of different lengths; the difference).
+Relative to a plain step (one critic and one generator update), a critic update
+costs about 0.6 of it, 1.05 with a gradient penalty (its double backward); measured
+on dcgan28: wgan-gp's step (5 penalized critic updates) took 5.7 plain steps.
+Evaluation is estimated from its sample count. The runner starts the costliest runs
+first, and the estimate simulates that schedule. For the default command the
+estimate read 9.5 min against 10 min 26 s measured (2026-11-22).
 """
 
 from __future__ import annotations
@@ -15,23 +17,39 @@ import time
 
 import torch
 
-#: seconds to score 10,000 samples against cached real statistics on one core (measured
-#: with benchmarks/bench_eval.py)
-EVAL_SECONDS_PER_10K = 25.0
+#: seconds to score 10,000 samples against cached real statistics on one core, with
+#: the picture writing around it (about 4 s per 5,000 on two threads measured with
+#: cProfile on gan_zoo.metrics.evaluate, 2026-11-22; one core is slower)
+EVAL_SECONDS_PER_10K = 14.0
 CALIBRATION_STEPS = 4
+#: CPU workers sharing the machine slow each other's steps (caches, memory bandwidth):
+#: the default command's plain runs took 62 ms a step in the two-worker pool against
+#: 53 ms calibrated alone on one thread (2026-11-22, results/mnist-quick)
+SHARED_CORES_SLOWDOWN = 1.15
+#: what a grid costs besides its runs: worker start-up, the tables, plots and report
+FIXED_SECONDS = 15.0
 
 
 def step_seconds(spec, data_root, threads: int) -> float:
-    """Seconds per plain generator step of ``spec``'s backbone, measured here."""
-    from gan_zoo.train import train_run
-    from gan_zoo.train import torch_threads
+    """Seconds per plain generator step of ``spec``'s backbone, measured here.
+
+    Two short runs of different lengths, timed, and the difference divided by the
+    difference in steps: what a run costs besides its steps (building the networks,
+    first-call allocations) cancels out instead of inflating the per-step figure.
+    """
+    from gan_zoo.train import torch_threads, train_run
 
     probe = spec.replace(loss="ns", regularizers="none", n_critic=1, steps=1, log_every=1)
-    with torch_threads(threads):
-        train_run(probe, data_root=data_root, progress=False)  # warm-up: data, allocations
+
+    def timed(steps: int) -> float:
         t0 = time.perf_counter()
-        train_run(probe.replace(steps=CALIBRATION_STEPS), data_root=data_root, progress=False)
-        return (time.perf_counter() - t0) / CALIBRATION_STEPS
+        train_run(probe.replace(steps=steps), data_root=data_root, progress=False)
+        return time.perf_counter() - t0
+
+    with torch_threads(threads):
+        timed(1)  # warm-up: data, allocations
+        short, long = timed(CALIBRATION_STEPS), timed(3 * CALIBRATION_STEPS)
+    return max(long - short, 1e-9) / (2 * CALIBRATION_STEPS)
 
 
 def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) -> float:
@@ -43,12 +61,14 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) 
         return 0.0
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     per_step = step_seconds(pending[0].spec, data_root, threads)
+    if workers > 1 and not str(pending[0].spec.device).startswith("cuda"):
+        per_step *= SHARED_CORES_SLOWDOWN
     eval_s = EVAL_SECONDS_PER_10K * eval_samples / 10_000
     costs = sorted((relative_cost(it.spec) * per_step + eval_s for it in pending), reverse=True)
     loads = [0.0] * max(1, min(workers, len(pending)))
     for cost in costs:  # longest first onto the least-loaded worker, as the runner does
         loads[loads.index(min(loads))] += cost
-    return max(loads)
+    return max(loads) + FIXED_SECONDS
 
 
 def relative_cost(spec) -> float:

@@ -1,0 +1,43 @@
+"""The grid time estimate: the longest-first schedule it simulates, and its calibration."""
+
+from __future__ import annotations
+
+import pytest
+
+from gan_zoo.bench import estimate
+from gan_zoo.bench.grid import BUDGETS, expand_grid
+
+
+def _items(losses):
+    return expand_grid(dataset="mnist", losses=losses, regularizers=["none"], seeds=1, sweeps={},
+                       budget=BUDGETS["smoke"], steps=100, device="cpu")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_estimate_schedules_longest_first(tmp_path, monkeypatch, workers):
+    monkeypatch.setattr(estimate, "step_seconds", lambda spec, root, threads: 0.01)
+    items = _items(["ns", "lsgan", "wgan-gp"])
+    eval_s = estimate.EVAL_SECONDS_PER_10K * 1000 / 10_000
+    costs = sorted((estimate.relative_cost(it.spec) * 0.01 for it in items), reverse=True)
+    assert costs[0] == pytest.approx(100 * (0.4 + 5 * 1.05) * 0.01)  # wgan-gp: 5 penalized critics
+    got = estimate.estimate_seconds(items, tmp_path, workers=workers, data_root=None, eval_samples=1000)
+    if workers == 1:
+        expected = sum(costs) + 3 * eval_s
+    else:  # wgan-gp alone on one worker, the two plain runs on the other
+        slow = estimate.SHARED_CORES_SLOWDOWN
+        expected = max(costs[0] * slow + eval_s, (costs[1] + costs[2]) * slow + 2 * eval_s)
+    assert got == pytest.approx(expected + estimate.FIXED_SECONDS)
+
+
+def test_step_calibration_cancels_the_per_run_cost(monkeypatch):
+    import gan_zoo.train as train
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(estimate.time, "perf_counter", lambda: clock["t"])
+
+    def fake_run(spec, **kwargs):  # 2 s of set-up per run, 0.05 s per step
+        clock["t"] += 2.0 + 0.05 * spec.steps
+
+    monkeypatch.setattr(train, "train_run", fake_run)
+    spec = _items(["ns"])[0].spec
+    assert estimate.step_seconds(spec, None, threads=1) == pytest.approx(0.05)
