@@ -8,10 +8,12 @@ alike), and reports the median of the per-round ratios.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -93,6 +95,20 @@ def peak_rss_kib() -> int:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+#: Where the benchmarks that score runs keep real-data features between runs (warm).
+BENCH_CACHE = str(Path(tempfile.gettempdir()) / "gan-zoo-bench-cache")
+
+
+def parser(doc: str, *, cache: bool = False) -> argparse.ArgumentParser:
+    """The options every benchmark takes: its description from ``doc``, ``--data-root``
+    and, with ``cache``, ``--cache`` (default :data:`BENCH_CACHE`)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    if cache:
+        p.add_argument("--cache", default=BENCH_CACHE, help=f"real-feature cache (default {BENCH_CACHE})")
+    return p
 
 
 def _default_data_root() -> None:

@@ -16,27 +16,26 @@ The "generated" set stands in for a generator's output: N MNIST training images
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import pstats
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _common as C  # noqa: E402  (puts the repository on sys.path)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw "
-                   "(default: $GAN_ZOO_DATA or the user cache)")
+    p = C.parser(__doc__)
     p.add_argument("--n", type=int, default=10_000, help="samples per side (default 10000)")
     p.add_argument("--repeats", type=int, default=2, help="warm calls to time (default 2)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--profile", action="store_true", help="profile one warm call")
+    p.add_argument("--quick", action="store_true", help="1,000 samples per side, one warm call")
     args = p.parse_args(argv)
+    if args.quick:
+        args.n, args.repeats = 1000, 1
 
     import torch
 

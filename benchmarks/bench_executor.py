@@ -31,10 +31,6 @@ from pathlib import Path
 
 import _common as C  # noqa: E402
 
-def default_cache() -> str:
-    return str(Path(tempfile.gettempdir()) / "gan-zoo-bench-cache")
-
-
 def run_child(runs: int, steps: int, samples: int, workers: int, cache: str, data_root: str | None) -> dict:
     """Time ``run_grid`` of ``runs`` MNIST ``ns`` runs (seeds 0..runs-1) with ``workers``
     in a fresh process."""
@@ -102,18 +98,15 @@ def thread_ceiling(data_root, rounds: int, steps: int = 20, batch_size: int = 32
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p = C.parser(__doc__, cache=True)
     p.add_argument("--runs", type=int, default=4, help="runs in the grid (default 4)")
     p.add_argument("--steps", type=int, default=200, help="generator steps per run (default 200)")
     p.add_argument("--eval-samples", type=int, default=2000, help="evaluation samples per run (default 2000)")
     p.add_argument("--rounds", type=int, default=2, help="measured rounds (default 2)")
     p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
-    p.add_argument("--cache", default=None, help="real-feature cache (default $TMPDIR/gan-zoo-bench-cache)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--quick", action="store_true", help="1 round of 2 runs x 5 steps, 200 samples")
     args = p.parse_args(argv)
-    args.cache = args.cache or default_cache()
     if args.child:
         return child(args)
     if args.quick:

@@ -18,7 +18,6 @@ figures say nothing about a GPU.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import _common as C  # noqa: E402
@@ -58,8 +57,7 @@ def check_no_sync(trainer, steps: int = 5) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p = C.parser(__doc__)
     p.add_argument("--device", default="auto", help="auto (cuda when present), cuda or cpu")
     p.add_argument("--compile", action="store_true", help="add torch.compile variants")
     p.add_argument("--rounds", type=int, default=5)

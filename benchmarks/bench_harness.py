@@ -22,7 +22,6 @@ step time measured here: an estimate, labelled as such.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import contextlib
 import functools
@@ -71,8 +70,7 @@ class PhaseTimer:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p = C.parser(__doc__)
     p.add_argument("--runs", type=int, default=3, help=f"objectives in the grid, from {', '.join(LOSSES)}")
     p.add_argument("--losses", default=None,
                    help="the grid's objectives as gan-zoo bench takes them (e.g. all: the default "
@@ -86,7 +84,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.runs, args.steps, args.eval_samples = 2, 20, 500
-        args.cache = args.cache or str(Path(tempfile.gettempdir()) / "gan-zoo-bench-cache")
+        args.cache = args.cache or C.BENCH_CACHE
 
     import torch_fidelity.utils as tfu
 

@@ -27,7 +27,6 @@ import tempfile
 from pathlib import Path
 
 import _common as C  # noqa: E402
-from bench_executor import default_cache  # noqa: E402
 
 STANDARD_STEPS = 18_750
 SLOPE_LIMIT_KIB_PER_STEP = 1.0
@@ -97,16 +96,13 @@ def spawn(mode: str, args) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p = C.parser(__doc__, cache=True)
     p.add_argument("--steps", type=int, default=0, help="steps of the quick run (default: the budget's)")
     p.add_argument("--eval-samples", type=int, default=0, help="evaluation samples (default: the budget's)")
     p.add_argument("--slope-steps", type=int, default=4000, help="steps of the slope check (default 4000)")
-    p.add_argument("--cache", default=None, help="real-feature cache (default $TMPDIR/gan-zoo-bench-cache)")
     p.add_argument("--child", choices=["peak", "slope"], help=argparse.SUPPRESS)
     p.add_argument("--quick", action="store_true", help="20-step run on 500 samples; 250-step slope")
     args = p.parse_args(argv)
-    args.cache = args.cache or default_cache()
     if args.child:
         print(json.dumps(child_peak(args) if args.child == "peak" else child_slope(args)))
         return 0

@@ -19,7 +19,6 @@ nothing else in the way, a ceiling for the fp32 step. ``--profile`` also prints 
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import _common as C  # noqa: E402
@@ -108,8 +107,7 @@ def conv_probe(trainer, reps: int):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p = C.parser(__doc__)
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--steps", type=int, default=10, help="training steps per round (default 10)")
     p.add_argument("--batch-size", type=int, default=64)

@@ -17,11 +17,10 @@ the line by construction.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import _common as C  # noqa: E402
-from bench_executor import default_cache, run_child  # noqa: E402
+from bench_executor import run_child  # noqa: E402
 
 SIZES = (1, 2, 4, 8)
 
@@ -34,18 +33,16 @@ def fit_line(xs, ys):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p = C.parser(__doc__, cache=True)
     p.add_argument("--steps", type=int, default=40, help="generator steps per run (default 40)")
     p.add_argument("--eval-samples", type=int, default=1000, help="evaluation samples per run (default 1000)")
     p.add_argument("--rounds", type=int, default=2, help="measured rounds (default 2)")
-    p.add_argument("--cache", default=None, help="real-feature cache (default $TMPDIR/gan-zoo-bench-cache)")
     p.add_argument("--quick", action="store_true", help="1 round, sizes 1, 2, 4, 3 steps, 200 samples")
     args = p.parse_args(argv)
     sizes = SIZES
     if args.quick:
         args.steps, args.eval_samples, args.rounds, sizes = 3, 200, 1, (1, 2, 4)
-    cache = args.cache or default_cache()
+    cache = args.cache
 
     from gan_zoo.bench.runner import default_workers
 

@@ -29,7 +29,6 @@ Rows below the ratio say where the seed's extra time goes, timed in the same rou
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import _common as C  # noqa: E402  (puts the repository on sys.path)
@@ -172,8 +171,7 @@ def zoo_loop(data_root: str, batch_size: int):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default: $GAN_ZOO_DATA)")
+    p = C.parser(__doc__)
     p.add_argument("--rounds", type=int, default=7, help="measured rounds (default 7)")
     p.add_argument("--steps", type=int, default=30, help="generator steps per side per round (default 30)")
     p.add_argument("--batch-size", type=int, default=64)

@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from torch import nn
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import read_json, savefig_atomic
+
+if TYPE_CHECKING:
+    from gan_zoo.spec import RunSpec
 
 __all__ = ["Run", "load_run", "image_grid", "write_run_pictures", "save_grid"]
 
@@ -29,7 +33,7 @@ class Run:
     """A trained generator and critic with the spec that made them."""
 
     run_dir: Path
-    spec: "RunSpec"  # noqa: F821
+    spec: RunSpec
     result: dict
     g: nn.Module
     d: nn.Module

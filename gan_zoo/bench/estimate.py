@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import time
 
-import torch
 
 #: seconds to score 10,000 samples against cached real statistics on one core, with
 #: the picture writing around it (about 4 s per 5,000 on two threads measured with

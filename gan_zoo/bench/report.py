@@ -8,7 +8,6 @@ significance test was possible instead of implying a winner.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path

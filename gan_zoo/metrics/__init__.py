@@ -250,8 +250,8 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
     gen_u8, real_u8 = prepare(generated), prepare(real)
     # The cache name spells out what the features depend on: dataset and split, sample
     # count, extractor, a hash of its weights and a hash of the exact images.
-    real_name = (f"gan-zoo-{real_desc}-n{len(real_u8)}-{extractor}-w{weights_sha[:12]}"
-                 f"-{fidelity.LAYOUT_TAG}-d{_content_digest(real_u8)}")
+    real_name = (f"gan-zoo-{real_desc}-n{len(real_u8)}-{fidelity.cache_tag(extractor, weights_sha)}"
+                 f"-d{_content_digest(real_u8)}")
     use_classifier = dataset in CLASSIFIER_DATASETS
     lenet_logits = use_classifier and extractor == fidelity.LENET
     keep = (("fid",) if train_features else ()) + (("isc",) if lenet_logits else ())
@@ -313,8 +313,8 @@ def _train_features_uncached(dataset, data_root, extractor, weights_path, weight
 
     train_u8 = prepare(get_dataset(dataset, root=data_root, train=True, image_size=image_size).x)
     layer = fidelity.feature_layers(extractor)["fid"]
-    name = (f"gan-zoo-{_slug(dataset)}-train-seed0-n{len(train_u8)}-{extractor}-w{weights_sha[:12]}"
-            f"-{fidelity.LAYOUT_TAG}"
+    tag = fidelity.cache_tag(extractor, weights_sha)
+    name = (f"gan-zoo-{_slug(dataset)}-train-seed0-n{len(train_u8)}-{tag}"
             f"-d{_content_digest(train_u8)}-features-{layer}.pt")
     path = Path(cache_dir) / name
     if path.is_file():

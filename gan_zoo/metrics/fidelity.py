@@ -140,6 +140,11 @@ class LeNetFeatureExtractor(FeatureExtractorBase):
 LAYOUT_TAG = "nhwc"
 
 
+def cache_tag(extractor: str, weights_sha: str) -> str:
+    """What a cached feature file's name says about how its features were computed."""
+    return f"{extractor}-w{weights_sha[:12]}-{LAYOUT_TAG}"
+
+
 def register_lenet() -> None:
     """Register ``lenet`` with torch-fidelity; calling it again (or re-importing) is a no-op."""
     current = FEATURE_EXTRACTORS_REGISTRY.get(LENET)
