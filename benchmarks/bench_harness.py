@@ -25,6 +25,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import io
 import json
 import os
 import sys
@@ -127,10 +128,15 @@ def main(argv=None) -> int:
             cmd += ["--eval-samples", str(args.eval_samples)]
         if args.data_root:
             cmd += ["--data-root", args.data_root]
-        sink = stack.enter_context(open(os.devnull, "w"))
+        sink = io.StringIO()
         t0 = time.perf_counter()
-        with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
-            cli.main(args=cmd, standalone_mode=False)
+        try:
+            with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+                cli.main(args=cmd, standalone_mode=False)
+        except (Exception, SystemExit) as exc:  # bad options: gan-zoo's own one-line message
+            lines = [ln for ln in sink.getvalue().splitlines() if ln.strip()] or [repr(exc)]
+            print(f"bench_harness: gan-zoo {' '.join(cmd[:1])} failed: {lines[-1]}", file=sys.stderr)
+            return 2
         wall = time.perf_counter() - t0
         timer.restore()
         results = [json.loads(f.read_text()) for f in (out / "results" / "runs").glob("*/result.json")]
