@@ -29,6 +29,7 @@ __all__ = [
     "savefig_atomic",
     "save_torch_atomic",
     "read_json",
+    "remove_stale_temporaries",
     "to_jsonable",
 ]
 
@@ -44,8 +45,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         raise ValueError(f"atomic_open mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f"{TMP_MARK}{path.suffix}")
     try:
+        # mkstemp creates the file 0600; results are ordinary files, readable like the rest
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w" else {})) as f:
             yield f
             f.flush()
@@ -56,6 +59,31 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+#: What every temporary file of :func:`atomic_open` carries in its name.
+TMP_MARK = ".tmp"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that a killed writer left in ``folder`` (and below).
+
+    Only call this while holding the folder's write lock (:mod:`gan_zoo.lock`): then no
+    live writer owns any of them. Returns what was removed.
+    """
+    removed = []
+    for tmp in Path(folder).rglob(f".*{TMP_MARK}*"):
+        if tmp.is_file() and tmp.name.startswith("."):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:
