@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from gan_zoo import __version__
+from gan_zoo.version import __version__
 from gan_zoo.errors import GanZooError
 from gan_zoo.options import (data_root_option, dataset_option, device_option, feature_extractor_option,
                              inception_weights_option, sets_option, steps_option)
@@ -154,7 +154,7 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     """
     from pathlib import Path
 
-    from gan_zoo.bench.runner import EvalOptions, _evaluate
+    from gan_zoo.bench.runner import EvalOptions, evaluate_run
     from gan_zoo.io import read_json, write_json_atomic
     from gan_zoo.runs import METRICS_JSON, SPEC_JSON
     from gan_zoo.spec import RunSpec
@@ -163,7 +163,7 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     if not (run_dir / SPEC_JSON).is_file():
         raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
     spec = RunSpec.from_dict(read_json(run_dir / SPEC_JSON))
-    metrics = _evaluate(run_dir, spec, data_root,
+    metrics = evaluate_run(run_dir, spec, data_root,
                         EvalOptions(samples=n, feature_extractor=feature_extractor,
                                     inception_weights=inception_weights))
     write_json_atomic(run_dir / METRICS_JSON, metrics)

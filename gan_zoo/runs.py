@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gan_zoo import __version__
+from gan_zoo.version import __version__
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import read_json, write_json_atomic
 

@@ -66,7 +66,7 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
     try:
         result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep)
         if result.status == runs.OK and not (run_dir / runs.METRICS_JSON).is_file():
-            metrics = _evaluate(run_dir, spec, data_root, evaluation)
+            metrics = evaluate_run(run_dir, spec, data_root, evaluation)
             write_json_atomic(run_dir / runs.METRICS_JSON, metrics)
         if result.sweep != sweep:  # stored by an earlier version without its sweep
             result.sweep = dict(sweep)
@@ -83,7 +83,7 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         return result.to_dict()
 
 
-def _evaluate(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
+def evaluate_run(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
     """Score a trained run with ``evaluation.samples`` generated samples."""
     import torch
 
