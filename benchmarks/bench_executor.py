@@ -77,19 +77,18 @@ def thread_ceiling(data_root, rounds: int, steps: int = 20, batch_size: int = 32
 
     from gan_zoo.data import get_dataset
     from gan_zoo.spec import RunSpec
-    from gan_zoo.train import _Trainer, resolve
+    from gan_zoo.train import Trainer
 
     data = get_dataset("mnist", root=data_root)
     cores = os.cpu_count() or 1
 
     def probe(threads):
         spec = RunSpec(dataset="mnist", loss="ns", batch_size=batch_size, steps=1, device="cpu")
-        trainer = _Trainer(resolve(spec), data, None, False, None)
+        trainer = Trainer(spec, data)
 
         def run():
             torch.set_num_threads(threads)
-            trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + steps)
-            trainer.run()
+            trainer.run(steps)
 
         return run
 

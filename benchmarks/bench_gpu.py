@@ -25,14 +25,13 @@ import _common as C  # noqa: E402
 
 def make_stepper(data, loss: str, batch: int, device: str, accel):
     from gan_zoo.spec import RunSpec
-    from gan_zoo.train import _Trainer, resolve
+    from gan_zoo.train import Trainer
 
     spec = RunSpec(dataset="mnist", loss=loss, batch_size=batch, steps=1, device=device)
-    trainer = _Trainer(resolve(spec), data, None, False, accel)
+    trainer = Trainer(spec, data, accel=accel)
 
     def run(n):
-        trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + n)
-        result = trainer.run()  # its last step logs: one sync, so the timing is complete
+        result = trainer.run(n)  # its last step logs: one sync, so the timing is complete
         assert result.status == "ok", result.reason
 
     return run, trainer
@@ -41,14 +40,11 @@ def make_stepper(data, loss: str, batch: int, device: str, accel):
 def check_no_sync(trainer, steps: int = 5) -> str:
     import torch
 
-    from gan_zoo.regularizers import StepContext
-
-    trainer._logging = False
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        for i in range(steps):
-            trainer.train_step(StepContext(trainer.step + i, trainer.step + steps + 1, trainer.reg_gen))
+        for _ in range(steps):
+            trainer.step(log=False)
     except RuntimeError as exc:
         return f"a step synchronised with the host: {exc}"
     finally:
@@ -72,7 +68,8 @@ def main(argv=None) -> int:
     import torch
 
     from gan_zoo.data import get_dataset
-    from gan_zoo.train import Accel, resolve_device
+    from gan_zoo.resolve import resolve_device
+    from gan_zoo.train import Accel
 
     device = resolve_device(args.device)
     data = get_dataset("mnist", root=args.data_root, device=device)

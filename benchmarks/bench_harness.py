@@ -81,10 +81,10 @@ def main(argv=None) -> int:
     p.add_argument("--eval-samples", type=int, default=None, help="override the budget's samples")
     p.add_argument("--cache", default=None, help="feature cache folder (default: a fresh one, cold)")
     p.add_argument("--quick", action="store_true",
-                   help="2 runs of 20 steps, 500 samples, cache in $TMPDIR/gan-zoo-bench-cache (warm after once)")
+                   help="2 runs of 5 steps, 200 samples, cache in $TMPDIR/gan-zoo-bench-cache (warm after once)")
     args = p.parse_args(argv)
     if args.quick:
-        args.runs, args.steps, args.eval_samples = 2, 20, 500
+        args.runs, args.steps, args.eval_samples = 2, 5, 200
         args.cache = args.cache or C.BENCH_CACHE
 
     import torch_fidelity.utils as tfu
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     import gan_zoo.bench.runner as runner
     import gan_zoo.data as data
     import gan_zoo.metrics as metrics
-    import gan_zoo.runs as runs
+    import gan_zoo.pictures as pictures
     import gan_zoo.train as train
     from gan_zoo.metrics import fidelity
     from gan_zoo.bench.grid import BUDGETS
@@ -103,17 +103,17 @@ def main(argv=None) -> int:
     timer = PhaseTimer()
     timer.wrap(estimate, "estimate_seconds", "time estimate (calibration steps)")
     timer.wrap(train, "train_run", "train_run (all of it)")
-    timer.wrap(train._Trainer, "run", "training loops (incl. calibration runs)")
-    timer.wrap(train._Trainer, "save_checkpoint", "checkpoints + log.csv")
+    timer.wrap(train.Trainer, "run", "training loops (incl. calibration runs)")
+    timer.wrap(train.Trainer, "save_checkpoint", "checkpoints + log.csv")
     timer.wrap(data, "get_dataset", "get_dataset calls")
-    timer.wrap(runs, "write_run_pictures", "pictures (samples, best50, curves)")
+    timer.wrap(pictures, "write_run_pictures", "pictures (samples, best50, curves)")
     timer.wrap(runner, "_warm_features", "real-data features, before the first run")
     timer.wrap(metrics, "_train_features", "  MiFID train-split features (hit or miss)")
     timer.wrap(fidelity, "extract_features", "    computed (cache miss)",
                when=lambda images, *a, **k: len(images) > 20_000)
     timer.wrap(tfu, "get_featuresdict_from_dataset", "  real test-set featurisation",
                when=lambda inp, *a, **k: getattr(inp, "role", "") == "real")
-    timer.wrap(runner, "_evaluate", "evaluation (sampling + metrics)")
+    timer.wrap(runner, "evaluate_run", "evaluation (sampling + metrics)")
     timer.wrap(report, "rebuild", "tables, plots, report.md")
 
     with contextlib.ExitStack() as stack:

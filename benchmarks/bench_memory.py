@@ -51,8 +51,8 @@ def child_peak(args) -> dict:
 
         setattr(owner, attr, wrapped)
 
-    after(train._Trainer, "run", "after training")
-    after(runner, "_evaluate", "after evaluation")
+    after(train.Trainer, "run", "after training")
+    after(runner, "evaluate_run", "after evaluation")
     after(metrics, "_train_features", "after MiFID train-split features")
     item = expand_grid(dataset="mnist", losses=["ns"], regularizers=["none"], seeds=1, sweeps={},
                        budget=BUDGETS["quick"], steps=args.steps or None, device="cpu")[0]
@@ -70,17 +70,16 @@ def child_slope(args) -> dict:
     from gan_zoo.bench.grid import BUDGETS
     from gan_zoo.data import get_dataset
     from gan_zoo.spec import RunSpec
-    from gan_zoo.train import _Trainer, resolve
+    from gan_zoo.train import Trainer
 
     data = get_dataset("mnist", root=args.data_root)
     spec = RunSpec(dataset="mnist", loss="ns", batch_size=BUDGETS["quick"].batch_size, steps=1, device="cpu")
-    trainer = _Trainer(resolve(spec), data, None, False)
+    trainer = Trainer(spec, data)
     points = []
     chunk = 25
-    while trainer.step < args.slope_steps:
-        trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + chunk)
-        assert trainer.run().status == "ok"
-        points.append((trainer.step, C.rss_kib()))
+    while trainer.steps_done < args.slope_steps:
+        assert trainer.run(chunk).status == "ok"
+        points.append((trainer.steps_done, C.rss_kib()))
     return {"points": points}
 
 
@@ -101,13 +100,13 @@ def main(argv=None) -> int:
     p.add_argument("--eval-samples", type=int, default=0, help="evaluation samples (default: the budget's)")
     p.add_argument("--slope-steps", type=int, default=4000, help="steps of the slope check (default 4000)")
     p.add_argument("--child", choices=["peak", "slope"], help=argparse.SUPPRESS)
-    p.add_argument("--quick", action="store_true", help="20-step run on 500 samples; 250-step slope")
+    p.add_argument("--quick", action="store_true", help="5-step run on 200 samples; 50-step slope")
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(child_peak(args) if args.child == "peak" else child_slope(args)))
         return 0
     if args.quick:
-        args.steps, args.eval_samples, args.slope_steps = 20, 500, 250
+        args.steps, args.eval_samples, args.slope_steps = 5, 200, 50
 
     from gan_zoo.bench.grid import BUDGETS
 

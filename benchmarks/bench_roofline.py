@@ -43,14 +43,13 @@ def step_probe(data, batch_size: int, steps: int, accel):
     from torch.utils.flop_counter import FlopCounterMode
 
     from gan_zoo.spec import RunSpec
-    from gan_zoo.train import _Trainer, resolve
+    from gan_zoo.train import Trainer
 
     spec = RunSpec(dataset="mnist", loss="ns", batch_size=batch_size, steps=1, device="cpu")
-    trainer = _Trainer(resolve(spec), data, None, False, accel)
+    trainer = Trainer(spec, data, accel=accel)
 
     def run(n=steps):
-        trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + n)
-        trainer.run()
+        trainer.run(n)
 
     run(2)  # warm-up
     counter = FlopCounterMode(display=False)
@@ -80,8 +79,7 @@ def conv_probe(trainer, reps: int):
     hooks = [m.register_forward_hook(record)
              for net in (trainer.g, trainer.d) for m in net.modules()
              if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + 1)
-    trainer.run()
+    trainer.run(1)
     for h in hooks:
         h.remove()
     cases = []

@@ -21,7 +21,7 @@ written there (only its batch size and optimizer settings aligned, see above):
   gradients (D is not frozen);
 * every step appends ``D(x).mean().cpu()`` and ``D(G(z)).mean().cpu()``.
 
-gan-zoo's side is ``_Trainer.run`` as ``train_run`` drives it (in-memory tensors
+gan-zoo's side is ``Trainer.run`` as ``train_run`` drives it (in-memory tensors
 sampled by index, ``G(z)`` under ``no_grad`` for D's step, a frozen D for G's step,
 logits + ``softplus`` losses, one finiteness check per step, a log row every 50).
 Rows below the ratio say where the seed's extra time goes, timed in the same rounds.
@@ -150,17 +150,16 @@ def zoo_loop(data_root: str, batch_size: int):
 
     from gan_zoo.data import get_dataset
     from gan_zoo.spec import RunSpec
-    from gan_zoo.train import _Trainer, resolve
+    from gan_zoo.train import Trainer
 
     data = get_dataset("mnist", root=data_root, device="cpu")
     spec = RunSpec(dataset="mnist", loss="ns", batch_size=batch_size, steps=1, device="cpu")
-    trainer = _Trainer(resolve(spec), data, None, False)
+    trainer = Trainer(spec, data)
     gen = torch.Generator().manual_seed(0)
 
     def step(n):
         # the real loop, n more steps (no run folder: nothing is written)
-        trainer.res.spec = trainer.res.spec.replace(steps=trainer.step + n)
-        result = trainer.run()
+        result = trainer.run(n)
         assert result.status == "ok", result.reason
 
     def load(n):

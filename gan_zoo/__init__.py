@@ -1,6 +1,6 @@
 """gan-zoo: a loss-function zoo and benchmark harness for GAN objectives."""
 
-__version__ = "0.1.0"
+from gan_zoo.version import __version__
 
 __all__ = ["__version__", "load_run"]
 

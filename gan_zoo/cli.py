@@ -10,8 +10,10 @@ import sys
 
 import click
 
-from gan_zoo import __version__
+from gan_zoo.version import __version__
 from gan_zoo.errors import GanZooError
+from gan_zoo.options import (data_root_option, dataset_option, device_option, feature_extractor_option,
+                             inception_weights_option, sets_option, steps_option)
 
 
 class ZooGroup(click.Group):
@@ -66,45 +68,34 @@ def losses_command(name: str | None) -> None:
         click.echo(f"  paper: {obj.paper}")
 
 
-def _parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``("nz=200", "width=64")`` -> ``{"nz": "200", "width": "64"}``."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise GanZooError(f"--set expects KEY=VALUE, got {pair!r}")
-        out[key.strip()] = value.strip()
-    return out
-
-
 @cli.command("train")
-@click.option("--dataset", default="mnist", show_default=True,
-              help="Dataset name (gan-zoo datasets lists them) or folder:PATH.")
+@dataset_option("Dataset name (gan-zoo datasets lists them) or folder:PATH.")
 @click.option("--loss", default="ns", show_default=True, help="Objective name (gan-zoo losses lists them).")
 @click.option("--regularizers", default="none", show_default=True,
               help="Regularizer names joined with '+', or 'none' (gan-zoo regularizers lists them).")
-@click.option("--steps", type=int, default=None, help="Generator steps [default: 1000].")
+@steps_option("Generator steps [default: 1000].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the run.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder [default: runs/<run id>]. Re-running into it resumes.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Set any run-spec field, e.g. nz=200, batch_size=128, n_critic=5, width=64 (repeatable).")
+@sets_option("KEY=VALUE", "Set any run-spec field, e.g. nz=200, batch_size=128, n_critic=5, width=64 (repeatable).")
 @click.option("--conditional", is_flag=True, help="Condition G and D on the class label (seed 003).")
-@click.option("--data-root", type=click.Path(file_okay=False), default=None,
-              help="Folder holding the datasets [default: $GAN_ZOO_DATA, else a per-user cache].")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@data_root_option
+@device_option
 def train_command(dataset, loss, regularizers, steps, seed, out, sets, conditional, data_root, device):
     """Train one (dataset, objective, regularizers, seed) run into a folder."""
     from pathlib import Path
 
+    from gan_zoo.resolve import resolve
+    from gan_zoo.runs import BEST50_PNG, CURVES_PNG, LOG_CSV, SAMPLES_PNG, SPEC_JSON
+    from gan_zoo.settings import parse_pairs
     from gan_zoo.spec import RunSpec
-    from gan_zoo.train import resolve, train_run
+    from gan_zoo.train import train_run
 
     base = RunSpec(dataset=dataset, loss=loss, regularizers=regularizers, seed=seed,
                    conditional=conditional, device=device)
     if steps is not None:
         base = base.replace(steps=steps)
-    spec = base.with_overrides(_parse_sets(sets))
+    spec = base.with_overrides(parse_pairs(sets))
     res = resolve(spec)
     run_dir = Path(out) if out else Path("runs") / spec.run_id()
     click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
@@ -112,7 +103,7 @@ def train_command(dataset, loss, regularizers, steps, seed, out, sets, condition
     result = train_run(spec, run_dir, data_root=data_root)
     click.echo(f"{result.status}: {result.steps} generator steps, {result.d_steps} critic steps, "
                f"{result.wall_s:.1f} s training" + (f"; {result.reason}" if result.reason else ""))
-    click.echo(f"run folder: {run_dir} (spec.json, log.csv, samples.png, best50.png, curves.png)")
+    click.echo(f"run folder: {run_dir} ({', '.join((SPEC_JSON, LOG_CSV, SAMPLES_PNG, BEST50_PNG, CURVES_PNG))})")
 
 
 @cli.command("sample")
@@ -129,7 +120,8 @@ def sample_command(run_dir, n, label, best, seed, out):
 
     import torch
 
-    from gan_zoo.runs import grid_nrow, load_run, save_grid
+    from gan_zoo.pictures import grid_nrow, save_grid
+    from gan_zoo.runs import load_run
 
     run = load_run(run_dir)
     if label is not None and not run.num_classes:
@@ -152,13 +144,9 @@ def sample_command(run_dir, n, label, best, seed, out):
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--n", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Generated samples to score (the Lucic et al. 2018 protocol uses 10,000).")
-@click.option("--data-root", type=click.Path(file_okay=False), default=None,
-              help="Folder holding the datasets [default: $GAN_ZOO_DATA, else a per-user cache].")
-@click.option("--feature-extractor", default=None,
-              help="torch-fidelity feature extractor [default: lenet for the MNIST family, "
-                   "inception-v3-compat for colour images].")
-@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
-              help="Local Inception-v3 weights file for colour datasets (no download).")
+@data_root_option
+@feature_extractor_option
+@inception_weights_option
 def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     """Score a trained run: FID, IS, KID, precision/recall, MiFID and mode coverage.
 
@@ -166,22 +154,23 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     """
     from pathlib import Path
 
-    from gan_zoo.bench.runner import EvalOptions, _evaluate
+    from gan_zoo.bench.runner import EvalOptions, evaluate_run
     from gan_zoo.io import read_json, write_json_atomic
+    from gan_zoo.runs import METRICS_JSON, SPEC_JSON
     from gan_zoo.spec import RunSpec
 
     run_dir = Path(run_dir)
-    if not (run_dir / "spec.json").is_file():
-        raise GanZooError(f"{run_dir} is not a run folder (no spec.json)")
-    spec = RunSpec.from_dict(read_json(run_dir / "spec.json"))
-    metrics = _evaluate(run_dir, spec, data_root,
+    if not (run_dir / SPEC_JSON).is_file():
+        raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
+    spec = RunSpec.from_dict(read_json(run_dir / SPEC_JSON))
+    metrics = evaluate_run(run_dir, spec, data_root,
                         EvalOptions(samples=n, feature_extractor=feature_extractor,
                                     inception_weights=inception_weights))
-    write_json_atomic(run_dir / "metrics.json", metrics)
+    write_json_atomic(run_dir / METRICS_JSON, metrics)
     for key, value in metrics.items():
         if value is not None:
             click.echo(f"{key:18s} {value:.6g}" if isinstance(value, float) else f"{key:18s} {value}")
-    click.echo(f"wrote {run_dir / 'metrics.json'}")
+    click.echo(f"wrote {run_dir / METRICS_JSON}")
 
 
 @cli.command("regularizers")

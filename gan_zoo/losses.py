@@ -27,6 +27,7 @@ from torch import Tensor
 
 from gan_zoo.errors import NotApplicableError
 from gan_zoo.registry import Registry
+from gan_zoo.settings import TrainSettings
 
 __all__ = [
     "Objective",
@@ -61,12 +62,15 @@ class Objective:
     boundary: float = 0.0
     #: whether mean sigma(C) is a meaningful "probability real" to log (else raw scores)
     reports_probability: bool = False
-    #: weight of the WGAN-GP gradient penalty the loop adds to d_loss (0: none)
+    #: weight of the gradient penalty built into the objective (WGAN-GP); the run adds
+    #: it as an implied ``gp`` regularizer (0: none)
     penalty_weight: float = 0.0
     #: whether g_loss reads real_logits; if not, the loop skips D's forward pass on reals
     #: in the generator step (True is the safe default for new objectives)
     g_uses_real: bool = True
-    #: training defaults from the objective's paper; every value is overridable
+    #: training defaults from the objective's paper, one value per field of
+    #: :class:`~gan_zoo.settings.TrainSettings` (checked at registration); every value
+    #: is overridable
     defaults: dict = {
         "optimizer": "adam", "lr_g": 2e-4, "lr_d": 2e-4,
         "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "clip": None,
@@ -136,6 +140,7 @@ def register_loss(name: str) -> Callable:
         obj = cls_or_obj() if isinstance(cls_or_obj, type) else cls_or_obj
         if not isinstance(obj, Objective):
             raise TypeError(f"register_loss expects an Objective subclass or instance, got {obj!r}")
+        TrainSettings.from_defaults(obj.defaults, f"objective {name!r}")  # typed settings only
         obj.name = name
         _REGISTRY.register(name, obj)
         return cls_or_obj

@@ -7,7 +7,7 @@ names raise ``ValueError`` (a ``GanZooError``) whose message lists the valid nam
 from __future__ import annotations
 
 import fnmatch
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from gan_zoo.errors import GanZooError
 
@@ -33,12 +33,6 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
-    def decorator(self, name: str) -> Callable[[T], T]:
-        def wrap(entry: T) -> T:
-            return self.register(name, entry)
-
-        return wrap
-
     def unregister(self, name: str) -> None:
         self._entries.pop(name, None)
 
@@ -55,9 +49,6 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -8,7 +8,13 @@ it never reaches into the loss code:
 - ``wrap_networks(G, D)``         modify built networks (spectral norm on D);
 - ``targets(real_t, fake_t, ctx)``  change D's label targets (smoothing, soft/noisy labels);
 - ``d_inputs(real_x, fake_x, ctx)`` change what D sees (instance noise);
-- ``d_penalty(critic, real_x, fake_x, ctx)``  add a term to D's loss (gradient penalty).
+- ``d_penalty(critic, real_x, fake_x, ctx)``  add a term to D's loss (gradient penalty);
+- ``after_d_step(d)``               change D after each of its updates (weight clipping).
+
+An objective's own Lipschitz device comes in through the same hooks, as an *implied*
+regularizer (:func:`implied_regularizers`): WGAN-GP is the Wasserstein objective plus
+an implied ``gp``; WGAN is the Wasserstein objective plus implied weight clipping.
+Implied regularizers are not recorded under the run's named regularizers.
 
 Names combine with ``+`` (``soft-labels+instance-noise``); parameters are overridable
 with ``NAME.PARAM`` keys (``{"soft-labels.real_low": 0.8}``) and recorded with the run.
@@ -32,6 +38,8 @@ __all__ = [
     "get_regularizer",
     "list_regularizers",
     "parse_regularizers",
+    "implied_regularizers",
+    "WeightClipping",
 ]
 
 REGULARIZERS: Registry[type["Regularizer"]] = Registry("regularizer")
@@ -85,6 +93,9 @@ class Regularizer:
 
     def d_penalty(self, critic, real_x: Tensor, fake_x: Tensor, ctx: StepContext) -> Tensor | None:
         return None
+
+    def after_d_step(self, d: nn.Module) -> None:
+        pass
 
     def __repr__(self) -> str:
         return f"<regularizer {self.name} {self.p}>"
@@ -259,3 +270,36 @@ class GradientPenalty(Regularizer):
 
     def d_penalty(self, critic, real_x, fake_x, ctx):
         return gradient_penalty(critic, real_x, fake_x, self.p["weight"], generator=ctx.generator)
+
+
+# ---------------------------------------------------------------------------
+# implied by the objective and its settings (not named by users)
+
+class WeightClipping(Regularizer):
+    """Clip every weight of D to [-c, c] after each D update (WGAN's Lipschitz device)."""
+
+    name = "weight-clipping"
+    source = "Arjovsky et al. 2017, arXiv:1701.07875"
+    summary = "clip D's weights to [-c, c] after each update"
+    params = {"clip": 0.01}
+
+    def after_d_step(self, d):
+        c = self.p["clip"]
+        with torch.no_grad():
+            for p in d.parameters():
+                p.clamp_(-c, c)
+
+
+def implied_regularizers(objective: Objective, clip: float | None) -> list[Regularizer]:
+    """The hooks a run has without naming them: the objective's built-in gradient
+    penalty (wgan-gp) and weight clipping when the resolved ``clip`` is set (wgan).
+
+    They run before the named regularizers' hooks (the penalty is added to D's loss
+    first), which keeps the order of every random draw of the former loop branches.
+    """
+    hooks: list[Regularizer] = []
+    if objective.penalty_weight:
+        hooks.append(GradientPenalty(weight=objective.penalty_weight))
+    if clip:
+        hooks.append(WeightClipping(clip=clip))
+    return hooks

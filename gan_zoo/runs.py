@@ -1,32 +1,158 @@
-"""A trained run on disk: open it, sample from it, draw its pictures.
+"""A run folder on disk: its file names, statuses, result record, the one rule for
+"this run is complete", the one writer of ``result.json``, and opening a trained run.
 
 A run folder holds ``spec.json``, ``result.json``, ``log.csv``,
 ``checkpoints/last.pt``, ``samples.png``, ``best50.png`` and ``curves.png``
-(plus ``samples.npz`` of generated points for the 2-D mixtures).
+(plus ``samples.npz`` of generated points for the 2-D mixtures, ``metrics.json``
+once scored, ``error.txt`` when it failed). Every module names these files through
+the constants here.
 """
 
 from __future__ import annotations
 
-import math
-import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from torch import nn
-
+from gan_zoo.version import __version__
 from gan_zoo.errors import GanZooError
-from gan_zoo.io import read_json, savefig_atomic
+from gan_zoo.io import read_json, write_json_atomic
 
 if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch import nn
+
     from gan_zoo.spec import RunSpec
 
-__all__ = ["Run", "load_run", "image_grid", "write_run_pictures", "save_grid"]
+__all__ = ["Run", "RunResult", "load_run", "read_result", "write_result", "training_ended",
+           "is_complete", "check_same_run"]
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+# -- files of one run folder ------------------------------------------------------------
 
+SPEC_JSON = "spec.json"
+RESULT_JSON = "result.json"
+METRICS_JSON = "metrics.json"
+LOG_CSV = "log.csv"
+CHECKPOINT = str(Path("checkpoints") / "last.pt")
+SAMPLES_PNG = "samples.png"
+SAMPLES_NPZ = "samples.npz"
+BEST50_PNG = "best50.png"
+CURVES_PNG = "curves.png"
+ERROR_TXT = "error.txt"
+#: log.csv columns, in order
+LOG_COLUMNS = ["step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "wall_s"]
+
+# -- statuses (result.json "status") ------------------------------------------------------
+
+OK, DIVERGED, SKIPPED, FAILED = "ok", "diverged", "skipped", "failed"
+STATUSES = (OK, DIVERGED, SKIPPED, FAILED)
+#: How complete a run is; of two copies of one run id the higher one is kept.
+STATUS_COMPLETENESS = {OK: 3, DIVERGED: 2, SKIPPED: 1, FAILED: 0}
+#: Statuses after which training never resumes.
+TRAINING_ENDED = (OK, DIVERGED)
+
+
+@dataclass
+class RunResult:
+    """What a run ended with; written to ``result.json`` by :func:`write_result` only.
+
+    Build one with :meth:`ok`, :meth:`diverged`, :meth:`skipped` or :meth:`failed`.
+    """
+
+    run_id: str
+    status: str  # ok | diverged | failed | skipped
+    reason: str = ""
+    steps: int = 0  # generator steps done
+    g_steps: int = 0
+    d_steps: int = 0
+    wall_s: float = 0.0  # pure training time, summed over resumptions
+    device: str = "cpu"
+    diverged_step: int | None = None
+    backbone: str = ""
+    resolved: dict = field(default_factory=dict)
+    sweep: dict = field(default_factory=dict)  # the grid's --set values for this run
+    gan_zoo_version: str = __version__
+    run_dir: str = ""  # in memory only (a folder can move); not written
+
+    @classmethod
+    def ok(cls, run_id: str, *, steps: int, d_steps: int, wall_s: float, device: str,
+           backbone: str, resolved: dict) -> "RunResult":
+        return cls(run_id, OK, steps=steps, g_steps=steps, d_steps=d_steps, wall_s=round(wall_s, 3),
+                   device=device, backbone=backbone, resolved=resolved)
+
+    @classmethod
+    def diverged(cls, run_id: str, *, reason: str, steps: int, d_steps: int, wall_s: float,
+                 device: str, backbone: str, resolved: dict) -> "RunResult":
+        return cls(run_id, DIVERGED, reason=reason, steps=steps, g_steps=steps, d_steps=d_steps,
+                   wall_s=round(wall_s, 3), device=device, diverged_step=steps, backbone=backbone,
+                   resolved=resolved)
+
+    @classmethod
+    def skipped(cls, run_id: str, reason: str, sweep: dict | None = None) -> "RunResult":
+        return cls(run_id, SKIPPED, reason=reason, device="", sweep=dict(sweep or {}))
+
+    @classmethod
+    def failed(cls, run_id: str, reason: str, device: str, sweep: dict | None = None) -> "RunResult":
+        return cls(run_id, FAILED, reason=reason, device=device, sweep=dict(sweep or {}))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunResult":
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict:
+        """The ``result.json`` content."""
+        return {k: v for k, v in asdict(self).items() if k != "run_dir"}
+
+
+def write_result(run_dir: Path, result: RunResult) -> Path:
+    """The one writer of ``result.json``."""
+    return write_json_atomic(Path(run_dir) / RESULT_JSON, result.to_dict())
+
+
+def read_result(run_dir: Path) -> RunResult | None:
+    """The stored result, or None when there is none (or it cannot be read)."""
+    path = Path(run_dir) / RESULT_JSON
+    if not path.is_file():
+        return None
+    try:
+        return RunResult.from_dict(read_json(path))
+    except (GanZooError, TypeError):
+        return None
+
+
+def check_same_run(run_dir: Path, run_id: str) -> None:
+    """Refuse a folder that holds another run (by the id of its ``spec.json``)."""
+    from gan_zoo.spec import RunSpec
+
+    path = Path(run_dir) / SPEC_JSON
+    if path.is_file():
+        stored = RunSpec.from_dict(read_json(path)).run_id()
+        if stored != run_id:
+            raise GanZooError(f"{run_dir} holds a different run ({stored}); "
+                              "choose another --out or remove that folder")
+
+
+def training_ended(run_dir: Path, run_id: str) -> RunResult | None:
+    """The stored result of ``run_id`` if its training ended (ok or diverged)."""
+    result = read_result(run_dir)
+    if result is None or result.run_id != run_id or result.status not in TRAINING_ENDED:
+        return None
+    return result
+
+
+def is_complete(run_dir: Path, run_id: str) -> bool:
+    """The one rule: a run needs nothing more when it was skipped, diverged, or ended ok
+    and was scored (``metrics.json`` beside ``result.json``)."""
+    result = read_result(run_dir)
+    if result is None or result.run_id != run_id:
+        return False
+    if result.status == OK:
+        return (Path(run_dir) / METRICS_JSON).is_file()
+    return result.status in (DIVERGED, SKIPPED)
+
+
+# -- a trained run ----------------------------------------------------------------------
 
 @dataclass
 class Run:
@@ -50,6 +176,8 @@ class Run:
         ``labels``: one class for all (int) or one per sample, for conditional runs.
         G stays in eval mode (batch norm running statistics); dropout in G stays on.
         """
+        import torch
+
         if n < 1:
             raise GanZooError(f"n must be a positive integer, got {n}")
         y = None
@@ -92,6 +220,8 @@ class Run:
 
     def score(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         """D's raw score of samples (higher: judged more real)."""
+        import torch
+
         self.d.eval()
         with torch.no_grad():
             return self.d(x.to(self.device), labels)
@@ -99,151 +229,22 @@ class Run:
 
 def load_run(run_dir, device: str = "cpu") -> Run:
     """Open a run folder written by ``gan-zoo train`` / ``train_run``."""
+    import torch
+
     from gan_zoo.data import dataset_info
+    from gan_zoo.resolve import build_networks, resolve
     from gan_zoo.spec import RunSpec
-    from gan_zoo.train import CHECKPOINT, build_networks, resolve
 
     run_dir = Path(run_dir)
     ckpt = run_dir / CHECKPOINT
-    if not (run_dir / "spec.json").is_file() or not ckpt.is_file():
-        raise GanZooError(f"{run_dir} is not a trained run folder (needs spec.json and {CHECKPOINT})")
-    spec = RunSpec.from_dict(read_json(run_dir / "spec.json")).replace(device=device)
+    if not (run_dir / SPEC_JSON).is_file() or not ckpt.is_file():
+        raise GanZooError(f"{run_dir} is not a trained run folder (needs {SPEC_JSON} and {CHECKPOINT})")
+    spec = RunSpec.from_dict(read_json(run_dir / SPEC_JSON)).replace(device=device)
     res = resolve(spec)
     info = dataset_info(spec.dataset)
     g, d = build_networks(res, info.shape, info.num_classes)
     state = torch.load(ckpt, map_location=res.device, weights_only=False)
     g.load_state_dict(state["g"])
     d.load_state_dict(state["d"])
-    result = read_json(run_dir / "result.json") if (run_dir / "result.json").is_file() else {}
+    result = read_json(run_dir / RESULT_JSON) if (run_dir / RESULT_JSON).is_file() else {}
     return Run(run_dir, spec, result, g, d, info.kind, res.device)
-
-
-# ---------------------------------------------------------------------------
-# pictures
-
-def image_grid(x: torch.Tensor, nrow: int) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> one (H', W', C) array in [0, 1] with 2-pixel gutters."""
-    from torchvision.utils import make_grid
-
-    grid = make_grid(((x.float().cpu() + 1) / 2).clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
-    return grid.permute(1, 2, 0).numpy()
-
-
-def save_grid(x: torch.Tensor, path: Path, nrow: int, title: str | None = None) -> Path:
-    """Write a sample grid PNG (images) or a scatter plot (2-D points)."""
-    import matplotlib.pyplot as plt
-
-    if x.dim() == 2:  # points
-        fig, ax = plt.subplots(figsize=(4.5, 4.5))
-        pts = x.float().cpu().numpy()
-        ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5)
-        ax.set_aspect("equal")
-    else:
-        grid = image_grid(x, nrow)
-        h, w = grid.shape[:2]
-        fig, ax = plt.subplots(figsize=(max(3.0, w / 40), max(3.0, h / 40) + (0.3 if title else 0)))
-        ax.imshow(grid[..., 0] if grid.shape[2] == 1 or x.shape[1] == 1 else grid,
-                  cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    savefig_atomic(fig, path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def write_run_pictures(run_dir: Path, g: nn.Module, d: nn.Module, res, data, log: list[dict]) -> None:
-    """samples.png, best50.png (the 50 of 500 samples D scores highest) and curves.png."""
-    from gan_zoo.data import mixture_centers
-
-    spec = res.spec
-    num_classes = g.num_classes
-    gen = torch.Generator(device=res.device).manual_seed(12345)
-    g.eval()
-    d.eval()
-    label = (f"{spec.loss} on {spec.dataset}{' (conditional: a row per class)' if num_classes else ''}, "
-             f"{spec.regularizers}, seed {spec.seed}")
-    with torch.no_grad():
-        if data.kind == "points":
-            n = 2500
-            z = torch.randn(n, g.nz, generator=gen, device=res.device)
-            y = torch.randint(0, num_classes, (n,), generator=gen, device=res.device) if num_classes else None
-            pts = g(z, y)
-            np.savez_compressed(run_dir / "samples.npz", x=pts.float().cpu().numpy())
-            _scatter(pts, mixture_centers(spec.dataset), run_dir / "samples.png", label)
-            scores = d(pts, y)
-            best = pts[scores.argsort(descending=True)[:50]]
-            _scatter(best, mixture_centers(spec.dataset), run_dir / "best50.png",
-                     "50 best of 2500 by D's score")
-        else:
-            if num_classes and num_classes <= 10:  # one row per class
-                y = torch.arange(num_classes, device=res.device).repeat_interleave(8)
-            elif num_classes:
-                y = torch.randint(0, num_classes, (64,), generator=gen, device=res.device)
-            else:
-                y = None
-            n = 64 if y is None else len(y)
-            z = torch.randn(n, g.nz, generator=gen, device=res.device)
-            save_grid(g(z, y), run_dir / "samples.png", nrow=8, title=label)
-            m = 500
-            z = torch.randn(m, g.nz, generator=gen, device=res.device)
-            y = torch.randint(0, num_classes, (m,), generator=gen, device=res.device) if num_classes else None
-            x = g(z, y)
-            scores = d(x, y)
-            order = scores.argsort(descending=True)[:50]
-            save_grid(x[order], run_dir / "best50.png", nrow=10, title="50 best of 500 by D's score")
-    g.train()
-    d.train()
-    plot_curves(log, run_dir / "curves.png", label, probability=res.objective.reports_probability)
-
-
-def _scatter(pts: torch.Tensor, centers: torch.Tensor, path: Path, title: str) -> None:
-    import matplotlib.pyplot as plt
-
-    p = pts.float().cpu().numpy()
-    c = centers.cpu().numpy()
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.scatter(p[:, 0], p[:, 1], s=3, alpha=0.4, label="generated")
-    ax.scatter(c[:, 0], c[:, 1], marker="x", c="red", s=40, label="mode centres")
-    lim = float(np.abs(c).max()) * 1.5
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    savefig_atomic(fig, path, dpi=100)
-    plt.close(fig)
-
-
-def plot_curves(log: list[dict], path: Path, title: str, probability: bool) -> Path | None:
-    """G and D losses, and D's mean output on real and generated samples, over steps."""
-    if not log:
-        return None
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
-
-    df = pd.DataFrame(log)
-    losses = df.melt(id_vars="step", value_vars=["d_loss", "g_loss"], var_name="player", value_name="loss")
-    outs = df.melt(id_vars="step", value_vars=["d_real", "d_fake"], var_name="input", value_name="D")
-    outs["input"] = outs["input"].map({"d_real": "D(x)", "d_fake": "D(G(z))"})
-    sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    sns.lineplot(data=losses, x="step", y="loss", hue="player", ax=axes[0])
-    axes[0].set_title("losses")
-    sns.lineplot(data=outs, x="step", y="D", hue="input", ax=axes[1])
-    axes[1].set_ylabel("mean sigma(C)" if probability else "mean raw score C")
-    if probability:
-        axes[1].set_ylim(0, 1)
-    axes[1].set_title("discriminator outputs")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    savefig_atomic(fig, path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def grid_nrow(n: int) -> int:
-    return max(1, int(math.ceil(math.sqrt(n))))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.settings import parse_value
 
 #: Spec fields that describe where a run executes, not what it computes;
 #: they do not enter the run id.
@@ -91,27 +92,4 @@ def parse_field(key: str, text: str) -> Any:
         raise GanZooError(
             f"unknown --set key {key!r}; valid: {', '.join(RunSpec.field_names())}"
         )
-    hint = str(hints[key])
-    text = str(text).strip()
-    if text.lower() in ("none", "null", "") and "None" in hint:
-        return None
-    try:
-        if key == "reg_params":
-            return json.loads(text)
-        if "bool" in hint:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if "int" in hint:
-            return int(text)
-        if "float" in hint:
-            return float(text)
-    except ValueError:
-        kind = ("a JSON object" if key == "reg_params" else "true or false" if "bool" in hint
-                else "an integer" if "int" in hint else "a number")
-        if "None" in hint:
-            kind += " or none"
-        raise GanZooError(f"--set {key}={text!r}: expected {kind}") from None
-    return text
+    return parse_value(key, text, hints[key])

@@ -15,9 +15,8 @@ import sys
 import pytest
 import torch
 
-from gan_zoo.regularizers import StepContext
 from gan_zoo.spec import RunSpec
-from gan_zoo.train import Accel, _Trainer, resolve, train_run
+from gan_zoo.train import Accel, Trainer, train_run
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +27,8 @@ def mnist(mnist_root):
 
 
 def _trainer(mnist, accel, **spec):
-    spec = RunSpec(dataset="mnist", device="cpu", batch_size=8, steps=2, **spec)
-    trainer = _Trainer(resolve(spec), mnist, None, False, accel)
-    trainer._logging = True
-    return trainer
+    spec = RunSpec(**{"dataset": "mnist", "device": "cpu", "batch_size": 8, "steps": 2, **spec})
+    return Trainer(spec, mnist, accel=accel)
 
 
 def _first_conv(module):
@@ -63,7 +60,7 @@ def test_switches_give_finite_fp32_losses_and_the_same_shapes(mnist, accel):
     g_out, d_out = [], []
     hooks = [_record_output_dtypes(_first_conv(trainer.g), g_out),
              _record_output_dtypes(_first_conv(trainer.d), d_out)]
-    out = trainer.train_step(StepContext(0, 2, trainer.reg_gen))
+    out = trainer.step(log=True)
     for h in hooks:
         h.remove()
     low = torch.bfloat16 if accel.amp_bf16 else torch.float32
@@ -88,7 +85,7 @@ def test_gradient_penalty_runs_d_in_fp32_under_bf16(mnist):
     trainer = _trainer(mnist, Accel(amp_bf16=True), loss="wgan-gp", n_critic=1)
     seen = []
     hook = _record_output_dtypes(_first_conv(trainer.d), seen)
-    out = trainer.train_step(StepContext(0, 2, trainer.reg_gen))
+    out = trainer.step(log=True)
     hook.remove()
     # D step: real, fake under autocast, then the penalty's x_hat in fp32; G step: fake
     assert seen == [torch.bfloat16, torch.bfloat16, torch.float32, torch.bfloat16]
@@ -144,8 +141,7 @@ def test_host_syncs_only_at_log_steps_off_the_cpu(mnist, monkeypatch, device):
     """Ten steps, a log row every five. On the CPU the finiteness check runs every step
     (a sync is free there); on a GPU only the two log steps may sync. The loop reads the
     device from the resolved run, so the GPU branch is exercised here on CPU tensors."""
-    trainer = _trainer(mnist, Accel())
-    trainer.res.spec = trainer.res.spec.replace(steps=10, log_every=5)
+    trainer = _trainer(mnist, Accel(), steps=10, log_every=5)
     trainer.res.device = device
     counter = _SyncCounter(monkeypatch)
     result = trainer.run()

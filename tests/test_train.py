@@ -18,7 +18,9 @@ from gan_zoo.errors import GanZooError, NotApplicableError
 from gan_zoo.losses import Wasserstein, list_losses, register_loss
 from gan_zoo.runs import load_run
 from gan_zoo.spec import RunSpec
-from gan_zoo.train import LOG_COLUMNS, _Trainer, resolve, train_run
+from gan_zoo.resolve import resolve
+from gan_zoo.runs import LOG_COLUMNS
+from gan_zoo.train import Trainer, train_run
 
 ALL = list_losses()
 
@@ -91,20 +93,20 @@ def test_interrupted_then_resumed_equals_uninterrupted(dataset, loss, regs, tmp_
     straight = train_run(spec, tmp_path / "a", data_root=mnist_root, progress=False)
 
     calls = {"n": 0}
-    original = _Trainer.train_step
+    original = Trainer.step
 
-    def dying(self, ctx):
+    def dying(self, **kwargs):
         calls["n"] += 1
         if calls["n"] == 10:  # killed between checkpoints 8 and 12
             raise KeyboardInterrupt
-        return original(self, ctx)
+        return original(self, **kwargs)
 
-    monkeypatch.setattr(_Trainer, "train_step", dying)
+    monkeypatch.setattr(Trainer, "step", dying)
     with pytest.raises(KeyboardInterrupt):
         train_run(spec, tmp_path / "b", data_root=mnist_root, progress=False)
     assert not (tmp_path / "b" / "result.json").exists()
     assert torch.load(tmp_path / "b" / "checkpoints" / "last.pt", weights_only=False)["step"] == 8
-    monkeypatch.setattr(_Trainer, "train_step", original)
+    monkeypatch.setattr(Trainer, "step", original)
     resumed = train_run(spec, tmp_path / "b", data_root=mnist_root, progress=False)
     assert resumed.steps == 12 and resumed.d_steps == straight.d_steps
     assert _same(_g_params(straight), _g_params(resumed))

@@ -1,4 +1,4 @@
-"""Column and file names of the benchmark tables, defined once.
+"""Column names of the benchmark tables and the results folder's own files, defined once.
 
 The table writer, the statistics, the plots, the report and the tests all use these
 constants, so a renamed column breaks loudly in one place instead of silently in five.
@@ -7,19 +7,18 @@ constants, so a renamed column breaks loudly in one place instead of silently in
 from __future__ import annotations
 
 from gan_zoo.metrics import keys
+# the run folder's file names and statuses belong to gan_zoo.runs; re-exported for
+# the table, statistics, plot and report modules that read them through this module
+from gan_zoo.runs import (  # noqa: F401
+    DIVERGED, FAILED, LOG_CSV, METRICS_JSON, OK, RESULT_JSON, SAMPLES_NPZ, SAMPLES_PNG, SKIPPED,
+    SPEC_JSON, STATUS_COMPLETENESS, STATUSES,
+)
 
 # -- files ----------------------------------------------------------------------------
 
 #: Inside a results folder.
 BENCH_JSON = "bench.json"
 RUNS_DIR = "runs"
-#: Inside one run folder ``<results>/runs/<run_id>/``.
-SPEC_JSON = "spec.json"
-RESULT_JSON = "result.json"
-METRICS_JSON = "metrics.json"
-LOG_CSV = "log.csv"
-SAMPLES_PNG = "samples.png"
-SAMPLES_NPZ = "samples.npz"
 #: Written by :func:`gan_zoo.bench.report.rebuild` into the output folder.
 RUNS_CSV = "runs.csv"
 CURVES_CSV = "curves.csv"
@@ -31,13 +30,6 @@ PLOTS_DIR = "plots"
 #: ``bench.json["format"]`` this version writes and reads. Bump it when the layout of a
 #: results folder changes in a way old readers would misread.
 BENCH_FORMAT = 1
-
-# -- run statuses (result.json "status") ------------------------------------------------
-
-OK, DIVERGED, SKIPPED, FAILED = "ok", "diverged", "skipped", "failed"
-STATUSES = (OK, DIVERGED, SKIPPED, FAILED)
-#: How complete a run is; of two copies of one run id the higher one is kept.
-STATUS_COMPLETENESS = {OK: 3, DIVERGED: 2, SKIPPED: 1, FAILED: 0}
 
 # -- runs.csv: one row per run ----------------------------------------------------------
 

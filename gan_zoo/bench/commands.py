@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.options import (data_root_option, dataset_option, device_option, feature_extractor_option,
+                             inception_weights_option, sets_option, steps_option)
 
 __all__ = ["bench_command", "report_command"]
 
@@ -39,24 +41,21 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None) -> None
 
 
 @click.command("bench")
-@click.option("--dataset", default="mnist", show_default=True,
-              help="Dataset of the grid; its fixed backbone is used for every objective.")
+@dataset_option("Dataset of the grid; its fixed backbone is used for every objective.")
 @click.option("--losses", default="all", show_default=True,
               help="Objectives: 'all', or names separated by commas (wildcards allowed: 'ra*').")
 @click.option("--regularizers", default="none", show_default=True,
               help="'none', 'all' (none plus each alone), or comma-separated entries, each a name "
                    "or a '+' combination (soft-labels+instance-noise).")
 @click.option("--seeds", type=int, default=1, show_default=True, help="Seeds per combination (0..N-1).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=V1[,V2...]",
-              help="Set or sweep a run-spec field, e.g. nz=100,200 (the latent-size study); repeatable.")
+@sets_option("KEY=V1[,V2...]", "Set or sweep a run-spec field, e.g. nz=100,200 (the latent-size study); repeatable.")
 @click.option("--budget", default=None,
               help="smoke, quick or standard [default: standard with a GPU, quick without].")
-@click.option("--steps", type=int, default=None, help="Generator steps per run (overrides the budget).")
+@steps_option("Generator steps per run (overrides the budget).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder [default: results/<dataset>-<budget>]. The same command again resumes.")
-@click.option("--data-root", type=click.Path(file_okay=False), default=None,
-              help="Folder holding the datasets [default: $GAN_ZOO_DATA, else a per-user cache].")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@data_root_option
+@device_option
 @click.option("--workers", type=int, default=None,
               help="Runs in parallel [default: one single-threaded worker per CPU core, one per GPU].")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
@@ -66,11 +65,8 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None) -> None
               help="GPUs each Ray task asks for; fractions pack runs on one GPU [default: 0.25 with a GPU, else 0].")
 @click.option("--eval-samples", type=int, default=None,
               help="Generated samples scored per run [default: the budget's].")
-@click.option("--feature-extractor", default=None,
-              help="torch-fidelity feature extractor [default: lenet for the MNIST family, "
-                   "inception-v3-compat for colour images].")
-@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
-              help="Local Inception-v3 weights file for colour datasets (no download).")
+@feature_extractor_option
+@inception_weights_option
 @click.option("--no-resume", is_flag=True,
               help="Start afresh: earlier runs in --out are moved aside to runs.old-<time>, not deleted.")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
@@ -81,7 +77,7 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     from gan_zoo.bench.runner import (EvalOptions, completed_count, default_workers, prepare_out,
                                       run_grid)
     from gan_zoo.bench.tables import write_bench_meta
-    from gan_zoo.train import resolve_device
+    from gan_zoo.resolve import resolve_device
 
     dev = resolve_device(device)
     plan = budget_for(budget, dev)

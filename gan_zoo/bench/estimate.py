@@ -53,7 +53,7 @@ def step_seconds(spec, data_root, threads: int) -> float:
 
 def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) -> float:
     from gan_zoo.bench import columns as C
-    from gan_zoo.bench.runner import is_complete
+    from gan_zoo.runs import is_complete
 
     pending = [it for it in items if not is_complete(out / C.RUNS_DIR / it.run_id, it.run_id)]
     if not pending:
@@ -72,7 +72,7 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) 
 
 def relative_cost(spec) -> float:
     """A run's training cost in plain generator steps (see the module docstring)."""
-    from gan_zoo.train import resolve
+    from gan_zoo.resolve import resolve
 
     res = resolve(spec)
     penalized = res.penalty_weight > 0 or any(r.input_gradients for r in res.regularizers)

@@ -15,6 +15,7 @@ from gan_zoo.data import dataset_info
 from gan_zoo.errors import GanZooError, NotApplicableError
 from gan_zoo.losses import get_loss, list_losses
 from gan_zoo.regularizers import list_regularizers, parse_regularizers
+from gan_zoo.settings import parse_pairs
 from gan_zoo.spec import RunSpec, parse_field
 
 __all__ = ["Budget", "BUDGETS", "GridItem", "budget_for", "expand_grid", "parse_losses",
@@ -128,15 +129,10 @@ def parse_regularizer_list(text: str) -> list[str]:
 def parse_sweeps(pairs: tuple[str, ...] | list[str]) -> dict[str, list]:
     """``("nz=100,200", "width=32")`` -> ``{"nz": [100, 200], "width": [32]}``."""
     sweeps: dict[str, list] = {}
-    for pair in pairs:
-        key, sep, values = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise GanZooError(f"--set expects KEY=V1[,V2...], got {pair!r}")
+    for key, values in parse_pairs(pairs, many=True).items():
         if key in GRID_KEYS:
             raise GanZooError(f"--set {key} is set by the grid itself; use --{key if key != 'seed' else 'seeds'}")
-        parsed = [parse_field(key, v) for v in values.split(",")] if values.strip() else [parse_field(key, "")]
-        sweeps[key] = parsed
+        sweeps[key] = [parse_field(key, v) for v in values]
     return sweeps
 
 

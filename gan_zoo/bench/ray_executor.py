@@ -20,9 +20,11 @@ def _import_ray():
     return ray
 
 
-def run_on_ray(pending, args, *, address=None, gpus_per_run=0.0, cpus_per_run=1, on_done=None) -> list[dict]:
+def run_on_ray(run_item, pending, args, *, address=None, gpus_per_run=0.0, cpus_per_run=1,
+               on_done=None) -> list[dict]:
+    """Call ``run_item(*a)`` for each ``a`` of ``args`` as a Ray task (the runner passes its
+    own ``run_item``, so this module does not import the runner back)."""
     ray = _import_ray()
-    from gan_zoo.bench.runner import run_item
 
     started_here = False
     if not ray.is_initialized():

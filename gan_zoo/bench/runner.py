@@ -20,13 +20,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from gan_zoo import __version__
+from gan_zoo import runs
 from gan_zoo.bench import columns as C
 from gan_zoo.bench.grid import GridItem
 from gan_zoo.errors import GanZooError
-from gan_zoo.io import read_json, write_json_atomic
+from gan_zoo.io import write_json_atomic
+from gan_zoo.runs import RunResult, is_complete
 
-__all__ = ["EvalOptions", "run_item", "is_complete", "run_grid", "default_workers"]
+__all__ = ["EvalOptions", "run_item", "run_grid", "default_workers", "write_skipped"]
 
 
 @dataclass(frozen=True)
@@ -39,34 +40,12 @@ class EvalOptions:
     cache_dir: str | None = None
 
 
-def is_complete(run_dir: Path, run_id: str) -> bool:
-    """True when ``run_dir`` holds a finished run of ``run_id`` that needs nothing more."""
-    path = run_dir / C.RESULT_JSON
-    if not path.is_file():
-        return False
-    try:
-        result = read_json(path)
-    except GanZooError:
-        return False
-    if result.get("run_id") != run_id:
-        return False
-    status = result.get("status")
-    if status == C.OK:
-        return (run_dir / C.METRICS_JSON).is_file()
-    return status in (C.DIVERGED, C.SKIPPED)
-
-
-def _write_result(run_dir: Path, payload: dict) -> None:
-    payload = {**payload, "gan_zoo_version": __version__}
-    write_json_atomic(run_dir / C.RESULT_JSON, payload)
-
-
-def write_skipped(item: GridItem, run_dir: Path) -> None:
+def write_skipped(item: GridItem, run_dir: Path) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / C.SPEC_JSON, item.spec.to_dict())
-    _write_result(run_dir, {"run_id": item.run_id, "status": C.SKIPPED, "reason": item.skip_reason,
-                            "steps": 0, "g_steps": 0, "d_steps": 0, "wall_s": 0.0,
-                            "device": "", "sweep": item.sweep})
+    write_json_atomic(run_dir / runs.SPEC_JSON, item.spec.to_dict())
+    result = RunResult.skipped(item.run_id, item.skip_reason, item.sweep)
+    runs.write_result(run_dir, result)
+    return result.to_dict()
 
 
 def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
@@ -85,34 +64,34 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
     spec = RunSpec.from_dict(spec_dict)
     run_dir = Path(run_dir)
     try:
-        result = train_run(spec, run_dir, data_root=data_root, progress=False)
-        payload = {k: v for k, v in asdict(result).items() if k != "run_dir"}
-        payload["sweep"] = sweep
-        if result.status == C.OK and not (run_dir / C.METRICS_JSON).is_file():
-            metrics = _evaluate(run_dir, spec, data_root, evaluation)
-            write_json_atomic(run_dir / C.METRICS_JSON, metrics)
-        _write_result(run_dir, payload)
-        return payload
+        result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep)
+        if result.status == runs.OK and not (run_dir / runs.METRICS_JSON).is_file():
+            metrics = evaluate_run(run_dir, spec, data_root, evaluation)
+            write_json_atomic(run_dir / runs.METRICS_JSON, metrics)
+        if result.sweep != sweep:  # stored by an earlier version without its sweep
+            result.sweep = dict(sweep)
+            runs.write_result(run_dir, result)
+        return result.to_dict()
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # one run's failure is a row, not the end of the sweep
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
-        payload = {"run_id": spec.run_id(), "status": C.FAILED, "reason": reason, "sweep": sweep,
-                   "steps": 0, "g_steps": 0, "d_steps": 0, "wall_s": 0.0, "device": spec.device}
+        result = RunResult.failed(spec.run_id(), reason, device=spec.device, sweep=sweep)
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "error.txt").write_text(traceback.format_exc())
-        _write_result(run_dir, payload)
-        return payload
+        (run_dir / runs.ERROR_TXT).write_text(traceback.format_exc())
+        runs.write_result(run_dir, result)
+        return result.to_dict()
 
 
-def _evaluate(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
+def evaluate_run(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
     """Score a trained run with ``evaluation.samples`` generated samples."""
     import torch
 
     from gan_zoo.metrics import evaluate
+    from gan_zoo.resolve import resolve_device
     from gan_zoo.runs import load_run
 
-    run = load_run(run_dir, device=resolve_eval_device(spec.device))
+    run = load_run(run_dir, device=resolve_device(spec.device))
     n = evaluation.samples
     labels = None
     if run.num_classes:  # conditional: ask for every class equally often
@@ -121,12 +100,6 @@ def _evaluate(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
     return evaluate(generated, dataset=spec.dataset, labels=labels, data_root=data_root, n=n,
                     device=run.device, feature_extractor=evaluation.feature_extractor,
                     inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir)
-
-
-def resolve_eval_device(device: str) -> str:
-    from gan_zoo.train import resolve_device
-
-    return resolve_device(device)
 
 
 def default_workers(device: str) -> int:
@@ -145,9 +118,11 @@ def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) 
     workers finishing their first runs together would both compute them)."""
     from gan_zoo.metrics import warm_real_features
 
+    from gan_zoo.resolve import resolve_device
+
     devices: dict[str, str] = {}
     for it in pending:
-        devices.setdefault(it.spec.dataset, resolve_eval_device(it.spec.device))
+        devices.setdefault(it.spec.dataset, resolve_device(it.spec.device))
     for dataset, device in devices.items():
         t0 = time.perf_counter()
         try:
@@ -208,9 +183,9 @@ def run_grid(
         if is_complete(run_dir, item.run_id):
             continue
         if item.skip_reason:
-            write_skipped(item, run_dir)
+            result = write_skipped(item, run_dir)
             if on_done:
-                on_done(item, read_json(run_dir / C.RESULT_JSON))
+                on_done(item, result)
             continue
         pending.append(item)
     if not pending:
@@ -231,7 +206,7 @@ def run_grid(
         from gan_zoo.bench.ray_executor import run_on_ray
 
         prepare()
-        return run_on_ray(pending, args, address=ray_address, gpus_per_run=gpus_per_run,
+        return run_on_ray(run_item, pending, args, address=ray_address, gpus_per_run=gpus_per_run,
                           cpus_per_run=threads, on_done=on_done)
     if workers <= 1:
         prepare()
@@ -251,7 +226,7 @@ def _preload() -> None:
     import torchvision  # noqa: F401
 
     import gan_zoo.metrics  # noqa: F401
-    import gan_zoo.runs  # noqa: F401
+    import gan_zoo.pictures  # noqa: F401
     import gan_zoo.train  # noqa: F401
 
 

@@ -1,0 +1,119 @@
+"""A run's effective settings (spec values, else objective, dataset and backbone
+defaults) and the networks built from them.
+
+Training and opening a trained run (:func:`gan_zoo.runs.load_run`) both start here,
+so neither reaches into the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from gan_zoo.backbones import backbone_defaults, build_backbone
+from gan_zoo.data import dataset_info
+from gan_zoo.errors import GanZooError
+from gan_zoo.losses import Objective, get_loss
+from gan_zoo.regularizers import Regularizer, implied_regularizers, parse_regularizers
+from gan_zoo.settings import TrainSettings
+from gan_zoo.spec import RunSpec
+
+__all__ = ["Resolved", "resolve", "resolve_device", "build_networks"]
+
+
+@dataclass
+class Resolved:
+    """The effective settings of a run: spec values, else objective and backbone defaults."""
+
+    spec: RunSpec
+    objective: Objective
+    regularizers: list[Regularizer]  # the named ones, in hook order
+    settings: TrainSettings
+    backbone: str
+    d_norm: str
+    width: int
+    g_dropout: float
+    device: str
+
+    def __getattr__(self, name: str) -> Any:
+        """The training settings by name: ``res.n_critic``, ``res.lr_d``, ``res.clip``."""
+        if name in TrainSettings.names():
+            return getattr(self.settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def penalty_weight(self) -> float:
+        return self.objective.penalty_weight
+
+    @property
+    def hooks(self) -> list[Regularizer]:
+        """Every regularizer the loop calls: implied ones (the objective's penalty,
+        weight clipping) first, then the named ones."""
+        return implied_regularizers(self.objective, self.settings.clip) + self.regularizers
+
+    def record(self) -> dict[str, Any]:
+        """The JSON-able effective values recorded with the run."""
+        return {
+            **self.settings.record(), "backbone": self.backbone, "d_norm": self.d_norm,
+            "width": self.width, "g_dropout": self.g_dropout, "nz": self.spec.nz,
+            "batch_size": self.spec.batch_size, "penalty_weight": self.penalty_weight,
+            "regularizers": {r.name: dict(r.p) for r in self.regularizers},
+            "device": self.device,
+        }
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise GanZooError(f"device {device!r} asked for but no CUDA GPU is available; use --device cpu or auto")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise GanZooError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N")
+    return device
+
+
+def resolve(spec: RunSpec) -> Resolved:
+    """Check a spec and fill in every default. Raises GanZooError / NotApplicableError."""
+    for name in ("steps", "batch_size", "nz", "log_every", "checkpoint_every"):
+        value = getattr(spec, name)
+        if not isinstance(value, int) or value < 1:
+            raise GanZooError(f"{name} must be a positive integer, got {value!r}")
+    objective = get_loss(spec.loss)
+    info = dataset_info(spec.dataset)
+    regs = parse_regularizers(spec.regularizers, spec.reg_params)
+    for reg in regs:
+        reg.check(objective)
+    if spec.conditional and info.num_classes == 0:
+        raise GanZooError(f"dataset {spec.dataset!r} has no labels; a conditional run needs a labelled dataset")
+    settings = TrainSettings.from_defaults(objective.defaults).overridden(spec)
+    backbone = spec.backbone or info.default_backbone
+
+    # per-sample input gradients are wrong under batch norm (the penalty of one sample
+    # would depend on the others), so those runs get layer norm unless told otherwise
+    input_grads = objective.penalty_weight > 0 or any(r.input_gradients for r in regs)
+    d_norm = spec.d_norm or ("layer" if input_grads else "batch")
+    if input_grads and d_norm == "batch":
+        raise GanZooError("d_norm=batch cannot be used with a gradient penalty; valid here: layer, none")
+
+    build_kwargs = {"g_dropout": 0.0}
+    for reg in regs:
+        reg.configure_backbone(build_kwargs)
+    width = spec.width or backbone_defaults(backbone)["width"]
+    return Resolved(spec=spec, objective=objective, regularizers=regs, settings=settings,
+                    backbone=backbone, d_norm=d_norm, width=width,
+                    g_dropout=build_kwargs["g_dropout"], device=resolve_device(spec.device))
+
+
+def build_networks(res: Resolved, shape: tuple, num_classes: int) -> tuple[nn.Module, nn.Module]:
+    """G and D for a resolved run, with the regularizers' network changes applied."""
+    g, d = build_backbone(
+        res.backbone, shape=shape, nz=res.spec.nz, width=res.width, d_norm=res.d_norm,
+        num_classes=num_classes if res.spec.conditional else 0, g_dropout=res.g_dropout,
+    )
+    for reg in res.regularizers:
+        reg.wrap_networks(g, d)
+    return g.to(res.device), d.to(res.device)
