@@ -129,10 +129,10 @@ def outlook(n_seeds: int, k_comparisons: int, alpha: float = C.ALPHA) -> str | N
 
 
 def fmt_p(p: float) -> str:
-    """A p-value for prose: two decimals from 0.01 up (0.10), two significant digits below."""
+    """A p-value for prose: two decimals from 0.1 up (0.10), two significant digits below."""
     if p is None or math.isnan(p):
         return ""
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.2g}"
+    return f"{p:.2f}" if p >= 0.1 else f"{p:.2g}"
 
 
 # -- one comparison --------------------------------------------------------------------------
