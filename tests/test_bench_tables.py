@@ -434,3 +434,14 @@ def test_report_command_help_and_errors(tmp_path):
     empty = CliRunner().invoke(report_command, [str(tmp_path / "empty")])
     assert isinstance(empty.exception, GanZooError) and "no finished runs" in str(empty.exception)
     assert "\n" not in str(empty.exception)
+
+
+def test_report_command_baseline_and_comparisons(bench):
+    r = CliRunner().invoke(report_command, [str(bench), "--comparisons", "all"])
+    assert r.exit_code == 0, r.output
+    assert set(pd.read_csv(bench / C.STATS_CSV)[C.COMPARISON]) == {"all"}
+    r = CliRunner().invoke(report_command, [str(bench), "--baseline", "minimax"])
+    stats = pd.read_csv(bench / C.STATS_CSV)
+    assert r.exit_code == 0 and list(stats[C.B]) == ["minimax"] and list(stats[C.A]) == ["ns"]
+    bad = CliRunner().invoke(report_command, [str(bench), "--baseline", "wgan"])
+    assert isinstance(bad.exception, GanZooError) and "baseline 'wgan' has no runs" in str(bad.exception)
