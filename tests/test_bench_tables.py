@@ -334,14 +334,16 @@ def test_rebuild_writes_tables_plots_and_report(bench, tmp_path):
     for p in paths["plots"]:
         assert p.read_bytes()[:8] == PNG_MAGIC and p.parent == out / C.PLOTS_DIR
     report = Path(paths["report"]).read_text()
-    assert "Best on **mnist** by FID: **ns** with no regularizer, mean 11 (95% CI" in report
+    assert "Best" not in report and "best" not in report  # 3 seeds cannot support it
+    assert "Budget on **mnist**: 100 generator steps per run at batch 64, 0.11 epochs" in report
     assert SKIP_REASON in report
     assert "Diverged: mnist rsgan (none) seed 0 at step 40 of 100: non-finite d_loss" in report
     assert "Failed: mnist lsgan (none) seed 0: RuntimeError: out of memory" in report
-    # 3 vs 3 seeds: the only possible test is not significant, and the report says so
-    assert "None of the 1 pairwise differences on mnist is significant" in report
-    assert "lead over the runner-up minimax in the same setting is not significant" in report
-    assert "1000 generated samples, fewer than the protocol's 10,000" in report
+    # 3 vs 3 seeds: no test can reject, and the report says so instead of a table of p-values
+    assert ("Nothing can be concluded on mnist, no regularizer: with 3 seeds no comparison can be "
+            "significant at 0.05 (smallest p 0.10, 1 comparison); 4 seeds can") in report
+    assert "### Tests" not in report
+    assert "1,000 generated samples, fewer than the protocol's 10,000" in report
     for p in paths["plots"]:
         assert f"]({C.PLOTS_DIR}/{p.name})" in report  # relative links
 
@@ -351,8 +353,9 @@ def test_report_with_one_seed_says_no_test_was_possible(tmp_path):
     make_run(root, loss="ns", metrics={"fid": 7.0})
     make_run(root, loss="wgan", metrics={"fid": 9.0})
     report = Path(rebuild(root)["report"]).read_text()
-    assert "With one seed per configuration on mnist, no significance test was possible" in report
-    assert "one seed, so no confidence interval" in report
+    assert "**Single-seed snapshot** (mnist, no regularizer)" in report
+    assert "| order (one seed) |" in report and "95% CI" not in report
+    assert "best" not in report.lower()
     assert "Every run finished normally" in report
 
 
@@ -362,9 +365,13 @@ def test_significant_differences_are_named(tmp_path):
         make_run(root, loss="ns", seed=seed, metrics={"fid": 5.0 + seed}, images=False, log=False)
         make_run(root, loss="minimax", seed=seed, metrics={"fid": 20.0 + seed}, images=False, log=False)
     report = Path(rebuild(root)["report"]).read_text()
-    assert "1 of 1 pairwise differences on mnist are significant" in report
-    assert "ns beats minimax on FID with no regularizer (median 7 vs 22, p_holm = 0.007937)" in report
-    assert "Its lead over the runner-up minimax in the same setting is significant" in report
+    assert "1 comparison against the baseline ns" in report and "): 1 significant." in report
+    assert ("ns is better than minimax: median FID 7 vs 22, difference -15 (95% CI -18 to -12); "
+            "a seed of ns beats one of minimax with probability 1.00 (95% CI 1.00 to 1.00); "
+            "p_holm 0.0079") in report
+    assert "Tier 1 (not separable from ns): ns" in report and "Tier 2 (worse than ns): minimax" in report
+    assert "| fid | none | minimax | ns | 5 | 5 | 22 | 7 | 15 (12 to 18) | 0.00 (0.00 to 0.00) " in report
+    assert "Best" not in report  # against a baseline only; no all-pairs test says best
 
 
 def test_mixture_scatter_plots(tmp_path):
@@ -375,7 +382,7 @@ def test_mixture_scatter_plots(tmp_path):
     paths = rebuild(root)
     names = sorted(p.name for p in paths["plots"])
     assert "mixture-ring8_none.png" in names and "modes-by-objective-ring8.png" in names
-    assert "Best on **ring8** by modes covered" in Path(paths["report"]).read_text()
+    assert "order by modes covered is one draw" in Path(paths["report"]).read_text()
 
 
 def test_nothing_to_plot_never_crashes(tmp_path):
@@ -388,7 +395,7 @@ def test_nothing_to_plot_never_crashes(tmp_path):
     empty = pd.DataFrame(columns=C.RUNS_COLUMNS)
     assert plot_all(empty, pd.DataFrame(columns=C.CURVES_COLUMNS), summarize(empty), tmp_path) == {}
     report = Path(rebuild(root)["report"]).read_text()
-    assert "No ok run on **mnist** has a value of FID, so there is no best objective" in report
+    assert "No ok run on **mnist** has a value of FID, so nothing can be compared" in report
     assert "Failed: mnist ns (none) seed 0: boom" in report
 
 
@@ -427,3 +434,14 @@ def test_report_command_help_and_errors(tmp_path):
     empty = CliRunner().invoke(report_command, [str(tmp_path / "empty")])
     assert isinstance(empty.exception, GanZooError) and "no finished runs" in str(empty.exception)
     assert "\n" not in str(empty.exception)
+
+
+def test_report_command_baseline_and_comparisons(bench):
+    r = CliRunner().invoke(report_command, [str(bench), "--comparisons", "all"])
+    assert r.exit_code == 0, r.output
+    assert set(pd.read_csv(bench / C.STATS_CSV)[C.COMPARISON]) == {"all"}
+    r = CliRunner().invoke(report_command, [str(bench), "--baseline", "minimax"])
+    stats = pd.read_csv(bench / C.STATS_CSV)
+    assert r.exit_code == 0 and list(stats[C.B]) == ["minimax"] and list(stats[C.A]) == ["ns"]
+    bad = CliRunner().invoke(report_command, [str(bench), "--baseline", "wgan"])
+    assert isinstance(bad.exception, GanZooError) and "baseline 'wgan' has no runs" in str(bad.exception)

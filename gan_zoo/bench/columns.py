@@ -94,21 +94,34 @@ SUMMARY_COLUMNS = [
     *[stat_column(m, s) for m in SUMMARY_METRICS for s in SUMMARY_STATS],
 ]
 
-# -- stats.csv: pairwise tests between objectives ----------------------------------------
+# -- stats.csv: tests between objectives ----------------------------------------------------
 
-A, B = "a", "b"
+COMPARISON = "comparison"  # "baseline" (each objective against one) or "all" (every pair)
+A, B = "a", "b"  # baseline comparisons: a = the objective, b = the baseline
 N_A, N_B = "n_a", "n_b"
 MEDIAN_A, MEDIAN_B = "median_a", "median_b"
+#: median_a - median_b and its percentile bootstrap interval
+DIFF, DIFF_LOW, DIFF_HIGH = "median_diff", "median_diff_low", "median_diff_high"
+#: probability that a seed of a beats a seed of b (U / (n_a n_b) in the metric's direction)
+PROB_BETTER, PROB_BETTER_LOW, PROB_BETTER_HIGH = "prob_a_better", "prob_a_better_low", "prob_a_better_high"
 U, P, P_HOLM, SIGNIFICANT, BETTER = "u", "p", "p_holm", "significant", "better"
+MIN_P = "min_p"  # smallest p these seed counts allow
+N_TESTS = "n_tests"  # tests in the Holm family
+TEST = "test"  # "exact" (permutation distribution) or "asymptotic"
+OMNIBUS_P = "kruskal_p"  # Kruskal-Wallis across the family's objectives
 STATS_COLUMNS = [
-    DATASET, REGULARIZERS, PARAMS, METRIC,
-    A, B, N_A, N_B, MEDIAN_A, MEDIAN_B, U, P, P_HOLM, SIGNIFICANT, BETTER,
+    DATASET, REGULARIZERS, PARAMS, METRIC, COMPARISON,
+    A, B, N_A, N_B, MEDIAN_A, MEDIAN_B, DIFF, DIFF_LOW, DIFF_HIGH,
+    PROB_BETTER, PROB_BETTER_LOW, PROB_BETTER_HIGH,
+    U, TEST, P, MIN_P, N_TESTS, P_HOLM, SIGNIFICANT, BETTER, OMNIBUS_P,
 ]
 #: Family-wise error rate of the Holm correction.
 ALPHA = 0.05
-#: Seeds needed on both sides for a pairwise test (with 2 vs 2 the exact two-sided
-#: Mann-Whitney p is at least 1/3, so such tests only dilute the Holm family).
+#: Seeds needed on both sides for a test (with 2 vs 2 the exact two-sided Mann-Whitney
+#: p is at least 1/3, so such tests only dilute the Holm family).
 MIN_SEEDS_FOR_TEST = 3
+#: The objective every other one is compared with by default.
+DEFAULT_BASELINE = "ns"
 
 # -- what "better" means ----------------------------------------------------------------
 

@@ -24,7 +24,14 @@ __all__ = ["bench_command", "report_command"]
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for runs.csv, summary.csv, stats.csv, plots/ and report.md "
                    "(default: the first DIR).")
-def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None) -> None:
+@click.option("--baseline", default=None,
+              help="Objective every other one is tested against [default: the one the bench "
+                   "recorded, else ns].")
+@click.option("--comparisons", type=click.Choice(["baseline", "all"]), default=None,
+              help="baseline: each objective against --baseline (k-1 tests per setting); all: every "
+                   "pair (more tests, so more seeds needed) [default: the bench's, else baseline].")
+def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baseline: str | None,
+                   comparisons: str | None) -> None:
     """Rebuild tables, statistics, plots and report.md from the runs in DIR (several DIRs
     are merged; a run found twice keeps its most complete copy)."""
     from gan_zoo.bench.report import rebuild  # pandas/seaborn only when the command runs
@@ -32,7 +39,7 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None) -> None
     for d in results_dirs:
         if not d.is_dir():
             raise GanZooError(f"results folder {d} does not exist")
-    paths = rebuild(list(results_dirs), out_dir)
+    paths = rebuild(list(results_dirs), out_dir, comparisons=comparisons, baseline=baseline)
     for name in ("runs", "summary", "stats", "curves"):
         if name in paths:
             click.echo(f"{name + ':':9}{paths[name]}")
@@ -69,9 +76,15 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None) -> None
 @inception_weights_option
 @click.option("--no-resume", is_flag=True,
               help="Start afresh: earlier runs in --out are moved aside to runs.old-<time>, not deleted.")
+@click.option("--baseline", default="ns", show_default=True,
+              help="Objective every other one is tested against (Holm over the k-1 comparisons).")
+@click.option("--comparisons", type=click.Choice(["baseline", "all"]), default="baseline",
+              show_default=True, help="baseline: each objective against --baseline; all: every pair.")
+@click.option("--quiet", is_flag=True,
+              help="No progress bar and no line per finished run.")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
                   workers, executor, ray_address, gpus_per_run, eval_samples, feature_extractor,
-                  inception_weights, no_resume):
+                  inception_weights, no_resume, baseline, comparisons, quiet):
     """Train and score every objective x regularizer x seed (x --set sweep) combination."""
     from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list, parse_sweeps
     from gan_zoo.bench.runner import (EvalOptions, completed_count, default_workers, prepare_out,
@@ -88,7 +101,9 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
         raise GanZooError(f"--gpus-per-run must be >= 0, got {gpus_per_run}")
     if executor != "ray" and (ray_address or gpus_per_run):
         raise GanZooError("--ray-address and --gpus-per-run apply to --executor ray only")
-    items = expand_grid(dataset=dataset, losses=parse_losses(losses),
+    loss_names = parse_losses(losses)
+    _check_baseline(loss_names, baseline, comparisons)
+    items = expand_grid(dataset=dataset, losses=loss_names,
                         regularizers=parse_regularizer_list(regularizers), seeds=seeds,
                         sweeps=parse_sweeps(sets), budget=plan, steps=steps, device=device)
     out = out or Path("results") / f"{dataset.replace(':', '_').replace('/', '_')}-{plan.name}"
@@ -100,40 +115,66 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     _check_data(items, data_root, evaluation)
 
     prepare_out(out, resume=not no_resume)
-    write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]))
+    write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
+                     baseline=baseline, comparisons=comparisons)
     done_before = completed_count(items, out)
     skipped = sum(bool(it.skip_reason) for it in items)
     todo = [it for it in items if not it.skip_reason]
     click.echo(f"grid: {len(items)} runs ({len(todo)} to train, {skipped} not applicable), "
                f"{plan.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
                f"{evaluation.samples} evaluation samples; {done_before} already complete in {out}", err=True)
+    _say_outlook(seeds, len(loss_names), comparisons, baseline)
+    secs = None
     if todo and done_before < len(items):
         from gan_zoo.bench.estimate import estimate_seconds
 
         secs = estimate_seconds(todo, out, workers=workers, data_root=data_root,
                                 eval_samples=evaluation.samples)
-        click.echo(f"estimate: about {_duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
+        from gan_zoo.bench.progress import duration
 
-    count = {"n": done_before}
-
-    def on_done(item, res):
-        count["n"] += 1
-        extra = f" ({res.get('reason')})" if res.get("reason") else ""
-        click.echo(f"[{count['n']}/{len(items)}] {item.spec.loss} {item.spec.regularizers} "
-                   f"seed {item.spec.seed}: {res.get('status')}{extra}", err=True)
-
+        click.echo(f"estimate: about {duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
+    on_done = _progress(items, todo, out, done_before, secs, quiet)
     try:
         run_grid(items, out, data_root=data_root, evaluation=evaluation, workers=workers,
                  executor=executor, ray_address=ray_address, gpus_per_run=gpus_per_run, on_done=on_done)
     except KeyboardInterrupt:
+        on_done.close()
         click.echo(f"gan-zoo: interrupted; {completed_count(items, out)} of {len(items)} runs complete "
                    f"in {out}; run the same command again to resume", err=True)
         sys.exit(130)
+    on_done.close()
     from gan_zoo.bench.report import rebuild
 
-    paths = rebuild([out])
+    paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
     click.echo(f"runs:    {paths['runs']}")
     click.echo(f"report:  {paths['report']}")
+
+
+def _check_baseline(loss_names: list[str], baseline: str, comparisons: str) -> None:
+    """Against a baseline, the baseline has to be one of the grid's objectives."""
+    if comparisons == "baseline" and len(loss_names) > 1 and baseline not in loss_names:
+        raise GanZooError(f"--baseline {baseline} is not among the grid's objectives "
+                          f"({', '.join(loss_names)}); name one of them, or use --comparisons all")
+
+
+def _say_outlook(seeds: int, n_objectives: int, comparisons: str, baseline: str) -> None:
+    """Before training: say so when these seeds cannot make any comparison significant."""
+    from gan_zoo.bench.stats import n_comparisons, outlook
+
+    k = n_comparisons(n_objectives, comparisons)
+    text = outlook(seeds, k)
+    if text:
+        vs = f"each objective against {baseline}" if comparisons == "baseline" else "all pairs"
+        click.echo(f"note: {text} ({vs}, Holm-corrected)", err=True)
+
+
+def _progress(items, todo, out: Path, done_before: int, estimate: float | None, quiet: bool):
+    """The runner's ``on_done``: a bar and a line per finished run (see bench.progress)."""
+    from gan_zoo.bench.estimate import relative_cost
+    from gan_zoo.bench.progress import GridProgress
+
+    return GridProgress(len(items), done_before, out, todo=todo, cost=lambda it: relative_cost(it.spec),
+                        estimate=estimate, quiet=quiet)
 
 
 def _check_data(items, data_root, evaluation) -> None:
@@ -154,11 +195,3 @@ def _check_data(items, data_root, evaluation) -> None:
             fidelity.resolve_inception_weights(evaluation.inception_weights)
     for name in datasets:
         get_dataset(name, root=data_root, limit=1)  # missing data offline -> one line
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -92,7 +92,8 @@ def _primary_metric(dataset: str, summary_sub: pd.DataFrame) -> str | None:
 def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
                              out_dir) -> list[Path] | None:
     """Per dataset: mean of its rank metric (FID, or modes for mixtures) per configuration,
-    with the summary's 95% bootstrap CI as error bars and each seed as a dot, best first.
+    with the summary's 95% bootstrap CI as error bars where there is one (2+ seeds) and
+    each seed as a dot, best first; the title says which intervals exist.
 
     Bars and error bars come from ``summary_df`` so the figure and the table agree exactly.
     """
@@ -130,8 +131,16 @@ def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
                           size=3.5, jitter=0.12, alpha=0.7)
         ax.set_xlabel(_metric_label(metric))
         ax.set_ylabel("")
-        ax.set_title(f"{dataset}: {C.METRIC_LABELS.get(metric, metric)} by objective "
-                     "(mean, 95% bootstrap CI; dots: seeds)", fontsize=10)
+        if has_ci.all():
+            what = "mean, 95% bootstrap CI of the mean; dots: seeds"
+        elif has_ci.any():
+            what = "mean; 95% bootstrap CI where there are 2+ seeds; dots: seeds"
+        elif int(sub[C.stat_column(metric, "n")].max()) <= 1:
+            what = "single-seed snapshot: one run each, no interval"
+        else:
+            what = "mean; dots: seeds; no interval"
+        ax.set_title(f"{dataset}: {C.METRIC_LABELS.get(metric, metric)} by objective ({what})",
+                     fontsize=10)
         paths.append(_save(fig, out_dir, f"{metric}-by-objective-{_slug(dataset)}.png"))
     return paths or None
 
@@ -182,10 +191,11 @@ def plot_heatmaps(summary_df: pd.DataFrame, out_dir) -> list[Path] | None:
 
 
 def plot_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir,
-                metrics: tuple[str, ...] = ("d_loss", "g_loss")) -> list[Path] | None:
-    """Per dataset: one row of panels per objective, one column per log metric; a line per
-    setting (mean over seeds, band = standard deviation). Diverged runs are included, since
-    their curves show where training broke down."""
+                metrics: tuple[str, ...] = (keys.FID, "d_loss", "g_loss")) -> list[Path] | None:
+    """Per dataset: one row of panels per objective, one column per logged metric (FID
+    over training when the curves have it); a line per setting: the mean over seeds, with
+    a standard-deviation band only where a setting has 2+ seeds. Diverged runs are
+    included, since their curves show where training broke down."""
     if not _has(curves_df, C.RUN_ID, C.STEP, C.METRIC, C.VALUE) or not _has(runs_df, C.RUN_ID):
         return None
     curves = curves_df[curves_df[C.METRIC].isin(metrics)]
@@ -203,6 +213,7 @@ def plot_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir,
         if not present:
             continue
         hue_order = sorted(sub["setting"].unique(), key=lambda s: (not s.startswith("none"), s))
+        replicated = bool((sub.groupby([C.LOSS, "setting"])[C.SEED].nunique() >= 2).any())
         with sns.axes_style(_STYLE):
             fig = _figure(4.2 * len(present) + 1.5, 2.2 * len(losses) + 0.6)
             axes = fig.subplots(len(losses), len(present), squeeze=False)
@@ -212,7 +223,7 @@ def plot_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir,
                 part = sub[(sub[C.LOSS] == loss) & (sub[C.METRIC] == metric)]
                 if part[C.VALUE].notna().any():
                     sns.lineplot(data=part, x=C.STEP, y=C.VALUE, hue="setting",
-                                 hue_order=hue_order, errorbar="sd", ax=ax,
+                                 hue_order=hue_order, errorbar="sd" if replicated else None, ax=ax,
                                  legend=(i == 0 and j == len(present) - 1), lw=1.2)
                 ax.set_title(f"{loss}: {metric}", fontsize=9)
                 ax.set_xlabel("generator step" if i == len(losses) - 1 else "")
@@ -222,7 +233,8 @@ def plot_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir,
             legend.set_title("setting")
             sns.move_legend(axes[0, len(present) - 1], "upper left", bbox_to_anchor=(1.02, 1),
                             fontsize=8, title_fontsize=8)
-        fig.suptitle(f"{dataset}: training losses (mean over seeds, band: sd)", fontsize=10)
+        what = "mean over seeds, band: sd" if replicated else "one seed per line, no band"
+        fig.suptitle(f"{dataset}: training curves ({what})", fontsize=10)
         paths.append(_save(fig, out_dir, f"curves-{_slug(dataset)}.png"))
     return paths or None
 

@@ -1,9 +1,8 @@
-"""report.md: the tables, the figures and a short generated reading of the results.
+"""report.md: the tables, the figures and the generated reading, assembled in one file.
 
-The reading states only what the numbers support: the best configuration by the rank,
-the pairwise differences that survive the Holm correction, and every run that did not
-finish normally with its reason. With fewer than three seeds it says that no
-significance test was possible instead of implying a winner.
+The reading's sentences come from :mod:`gan_zoo.bench.reading`; this module adds the run
+statuses, the tables (scores next to the compute behind them, tiers where the tests
+separate objectives) and the figure links, and rebuilds everything from run folders.
 """
 
 from __future__ import annotations
@@ -17,13 +16,17 @@ import pandas as pd
 
 from gan_zoo import __version__
 from gan_zoo.bench import columns as C
-from gan_zoo.bench.plots import plot_all, setting_label, setting_prose
-from gan_zoo.bench.tables import collect_runs, compute_stats, has_replicates, summarize, write_tables
+from gan_zoo.bench.plots import plot_all, setting_label
+from gan_zoo.bench.reading import (budget_lines, compute_table, curve_lines, extractor_lines,
+                                   fmt_number, tier_map, verdict_lines)
+from gan_zoo.bench.stats import COMPARISONS, fmt_p
+from gan_zoo.bench.tables import (check_results_format, collect_runs, compute_stats, has_replicates,
+                                  summarize, write_tables)
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import write_text_atomic
 from gan_zoo.metrics import keys
 
-__all__ = ["markdown_table", "write_report", "rebuild"]
+__all__ = ["markdown_table", "fmt_number", "write_report", "rebuild"]
 
 #: Generated samples of the MNIST protocol (DESIGN.md); fewer is a quick budget.
 PROTOCOL_EVAL_SAMPLES = 10_000
@@ -36,18 +39,6 @@ _REPORT_SKIP = {keys.IS_STD, keys.KID_STD}
 
 
 # -- markdown --------------------------------------------------------------------------------
-
-
-def fmt_number(v) -> str:
-    """Compact number for tables: 4 significant digits below 100, one decimal above."""
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-        return ""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e6):
-        return str(int(v))
-    v = float(v)
-    return f"{v:.1f}" if abs(v) >= 100 else f"{v:.4g}"
 
 
 def _cell(v) -> str:
@@ -94,83 +85,6 @@ def _seeds(values: Iterable) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
-def _ci_text(row, metric: str) -> str:
-    lo, hi = row[C.stat_column(metric, "ci_low")], row[C.stat_column(metric, "ci_high")]
-    n = int(row[C.stat_column(metric, "n")])
-    if n < 2 or pd.isna(lo):
-        return "one seed, so no confidence interval"
-    return f"95% CI {fmt_number(lo)} to {fmt_number(hi)}, {n} seeds"
-
-
-def _best_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame) -> list[str]:
-    ranked = summary[summary[C.RANK].notna()]
-    if ranked.empty:
-        names = " or ".join(_metric_name(m) for m in C.rank_metrics(dataset)) or "a rank metric"
-        return [f"No ok run on **{dataset}** has a value of {names}, so there is no best "
-                "objective (were the runs evaluated?)."]
-    by = ranked[C.RANK_BY].iloc[0].split(",")
-    metric = by[0]
-    best = ranked[ranked[C.RANK] == ranked[C.RANK].min()]
-    lines = []
-    for _, row in best.iterrows():
-        mean = row[C.stat_column(metric, "mean")]
-        line = (f"Best on **{dataset}** by {_metric_name(metric)}"
-                f"{' (ties broken by ' + ', '.join(_metric_name(m) for m in by[1:]) + ')' if len(by) > 1 else ''}: "
-                f"**{row[C.LOSS]}** with {setting_prose(row[C.REGULARIZERS], row[C.PARAMS])}, "
-                f"mean {fmt_number(mean)} ({_ci_text(row, metric)}).")
-        lines.append(line)
-    if len(best) > 1:
-        lines.append(f"{len(best)} configurations tie for first place on {dataset}.")
-    # Is the lead over the runner-up in the same setting significant?
-    row = best.iloc[0]
-    same = ranked[(ranked[C.REGULARIZERS] == row[C.REGULARIZERS]) & (ranked[C.PARAMS] == row[C.PARAMS])
-                  & (ranked[C.LOSS] != row[C.LOSS])]
-    if not same.empty and stats is not None and not stats.empty:
-        second = same.sort_values(C.RANK).iloc[0][C.LOSS]
-        pair = stats[(stats[C.DATASET] == dataset) & (stats[C.METRIC] == metric)
-                     & (stats[C.REGULARIZERS] == row[C.REGULARIZERS]) & (stats[C.PARAMS] == row[C.PARAMS])
-                     & (((stats[C.A] == row[C.LOSS]) & (stats[C.B] == second))
-                        | ((stats[C.A] == second) & (stats[C.B] == row[C.LOSS])))]
-        if not pair.empty:
-            p = pair.iloc[0]
-            verdict = "is significant" if bool(p[C.SIGNIFICANT]) else "is not significant"
-            lines.append(f"Its lead over the runner-up {second} in the same setting {verdict} "
-                         f"(Mann-Whitney U, Holm-adjusted p = {fmt_number(p[C.P_HOLM])}).")
-    return lines
-
-
-def _significance_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame) -> list[str]:
-    max_seeds = int(summary[C.N_OK].max()) if not summary.empty else 0
-    if max_seeds < C.MIN_SEEDS_FOR_TEST:
-        seeds = "one seed" if max_seeds <= 1 else f"at most {max_seeds} seeds"
-        return [f"With {seeds} per configuration on {dataset}, no significance test was possible "
-                f"(at least {C.MIN_SEEDS_FOR_TEST} seeds per objective are needed); the ranking "
-                "may change with other seeds."]
-    part = stats[stats[C.DATASET] == dataset] if stats is not None and not stats.empty else stats
-    if part is None or part.empty:
-        return [f"No pair of objectives on {dataset} shares a setting with at least "
-                f"{C.MIN_SEEDS_FOR_TEST} ok seeds each, so no pairwise test was run."]
-    sig = part[part[C.SIGNIFICANT].astype(bool)]
-    n = len(part)
-    if sig.empty:
-        return [f"None of the {n} pairwise differences on {dataset} is significant after Holm "
-                f"correction (two-sided Mann-Whitney U across seeds, alpha {C.ALPHA})."]
-    lines = [f"{len(sig)} of {n} pairwise differences on {dataset} are significant after Holm "
-             f"correction (two-sided Mann-Whitney U across seeds, alpha {C.ALPHA}):"]
-    for i, (_, r) in enumerate(sig.sort_values(C.P_HOLM).iterrows()):
-        if i == MAX_LISTED:
-            lines.append(f"  - ... and {len(sig) - MAX_LISTED} more (see {C.STATS_CSV}).")
-            break
-        worse = r[C.B] if r[C.BETTER] == r[C.A] else r[C.A]
-        better = r[C.BETTER] or r[C.A]
-        med = {r[C.A]: r[C.MEDIAN_A], r[C.B]: r[C.MEDIAN_B]}
-        lines.append(f"  - {better} beats {worse} on {_metric_name(r[C.METRIC])} with "
-                     f"{setting_prose(r[C.REGULARIZERS], r[C.PARAMS])} (median "
-                     f"{fmt_number(med[better])} vs {fmt_number(med[worse])}, "
-                     f"p_holm = {fmt_number(r[C.P_HOLM])}).")
-    return lines
-
-
 def _status_lines(runs: pd.DataFrame) -> list[str]:
     lines = []
     diverged = runs[runs[C.STATUS] == C.DIVERGED]
@@ -204,7 +118,7 @@ def _eval_lines(runs: pd.DataFrame) -> list[str]:
     for dataset, g in ok.groupby(C.DATASET, sort=True):
         n = pd.to_numeric(g[keys.EVAL_SAMPLES], errors="coerce").dropna()
         if not n.empty and n.min() < PROTOCOL_EVAL_SAMPLES:
-            lines.append(f"Metrics on {dataset} were computed from {int(n.min())} generated samples, "
+            lines.append(f"Metrics on {dataset} were computed from {int(n.min()):,} generated samples, "
                          f"fewer than the protocol's {PROTOCOL_EVAL_SAMPLES:,}; compare with "
                          "published numbers with care.")
     return lines
@@ -213,17 +127,20 @@ def _eval_lines(runs: pd.DataFrame) -> list[str]:
 # -- tables for the report -------------------------------------------------------------------
 
 
-def _summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Readable per-dataset summary: rank, configuration, runs, mean +- sd, CI of the rank metric."""
+def _summary_table(summary: pd.DataFrame, runs: pd.DataFrame, tier: dict, snapshot: bool) -> pd.DataFrame:
+    """Per-dataset table: tier (where tests separate objectives) or order, configuration,
+    runs, mean +- sd of each metric, the rank metric's interval, and the compute behind it."""
     show_params = (summary[C.PARAMS] != "{}").any()
     by = next((s.split(",") for s in summary[C.RANK_BY] if s), [])
-    metrics = [m for m in C.SUMMARY_METRICS
-               if m not in _REPORT_SKIP and summary[C.stat_column(m, "mean")].notna().any()]
-    out = pd.DataFrame({
-        "rank": summary[C.RANK],
-        "objective": summary[C.LOSS],
-        "regularizers": summary[C.REGULARIZERS],
-    })
+    metrics = [m for m in C.SUMMARY_METRICS if m != C.WALL_S
+               and m not in _REPORT_SKIP and summary[C.stat_column(m, "mean")].notna().any()]
+    keys_ = list(zip(summary[C.DATASET], summary[C.LOSS], summary[C.REGULARIZERS], summary[C.PARAMS]))
+    out = pd.DataFrame(index=summary.index)
+    if tier:
+        out["tier"] = [str(tier[k]) if k in tier else "" for k in keys_]
+    out["order (one seed)" if snapshot else "rank"] = summary[C.RANK]
+    out["objective"] = summary[C.LOSS]
+    out["regularizers"] = summary[C.REGULARIZERS]
     if show_params:
         out["params"] = summary[C.PARAMS]
     out["ok / runs"] = [f"{a}/{b}" for a, b in zip(summary[C.N_OK], summary[C.N_RUNS])]
@@ -232,11 +149,15 @@ def _summary_table(summary: pd.DataFrame) -> pd.DataFrame:
         out[_metric_name(m)] = [
             "" if pd.isna(a) else fmt_number(a) + ("" if pd.isna(s) else f" ± {fmt_number(s)}")
             for a, s in zip(mean, std)]
-        if by and m == by[0]:
+        if by and m == by[0] and summary[C.stat_column(m, "ci_low")].notna().any():
             lo, hi = summary[C.stat_column(m, "ci_low")], summary[C.stat_column(m, "ci_high")]
             out[f"{_metric_name(m)} 95% CI"] = [
                 "" if pd.isna(a) else f"{fmt_number(a)} to {fmt_number(b)}" for a, b in zip(lo, hi)]
-    return out
+    comp = compute_table(runs).set_index(C.GROUP_COLUMNS)
+    for col, name in ((C.G_STEPS, "G steps"), (C.D_STEPS, "D steps"), (C.WALL_S, "train s")):
+        out[name] = [comp[col].get(k, float("nan")) if k in comp.index else float("nan")
+                     for k in keys_]
+    return out.reset_index(drop=True)
 
 
 def _not_ok_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -251,15 +172,26 @@ def _not_ok_table(runs: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _interval(lo, hi, digits: str = "") -> str:
+    if pd.isna(lo):
+        return ""
+    return f"{lo:{digits}} to {hi:{digits}}" if digits else f"{fmt_number(lo)} to {fmt_number(hi)}"
+
+
 def _pairs_table(stats: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "metric": stats[C.METRIC], "setting": [setting_label(r, p) for r, p in
                                                zip(stats[C.REGULARIZERS], stats[C.PARAMS])],
         "a": stats[C.A], "b": stats[C.B], "n_a": stats[C.N_A], "n_b": stats[C.N_B],
-        "median a": stats[C.MEDIAN_A], "median b": stats[C.MEDIAN_B], "U": stats[C.U],
-        "p": stats[C.P], "p_holm": stats[C.P_HOLM],
+        "median a": stats[C.MEDIAN_A], "median b": stats[C.MEDIAN_B],
+        "a - b (95% CI)": [f"{fmt_number(d)} ({_interval(lo, hi)})" if not pd.isna(lo) else fmt_number(d)
+                           for d, lo, hi in zip(stats[C.DIFF], stats[C.DIFF_LOW], stats[C.DIFF_HIGH])],
+        "P(a beats b) (95% CI)": [f"{w:.2f} ({_interval(lo, hi, '.2f')})" if not pd.isna(lo) else f"{w:.2f}"
+                                  for w, lo, hi in zip(stats[C.PROB_BETTER], stats[C.PROB_BETTER_LOW],
+                                                       stats[C.PROB_BETTER_HIGH])],
+        "p": [fmt_p(p) for p in stats[C.P]], "smallest possible p": [fmt_p(p) for p in stats[C.MIN_P]],
+        "p_holm": [fmt_p(p) for p in stats[C.P_HOLM]],
         "significant": ["yes" if s else "no" for s in stats[C.SIGNIFICANT].astype(bool)],
-        "better": stats[C.BETTER],
     })
 
 
@@ -284,12 +216,14 @@ _FIGURE_TITLES = {
 
 def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
                  stats_df: pd.DataFrame | None, plot_paths=None,
-                 incomplete: Iterable[str] = ()) -> Path:
+                 incomplete: Iterable[str] = (), curves_df: pd.DataFrame | None = None,
+                 comparisons: str = "baseline", baseline: str | None = C.DEFAULT_BASELINE) -> Path:
     """Write ``out_dir/report.md`` and return its path.
 
     ``plot_paths``: {kind: [paths]} as from :func:`gan_zoo.bench.plots.plot_all`, or a
     list; links are relative to ``out_dir`` so the folder can be moved or published.
     ``incomplete``: run folders without result.json, mentioned so none vanish silently.
+    ``comparisons``/``baseline``: how ``stats_df`` was computed, for the reading.
     """
     out = Path(out_dir)
     runs = runs_df if runs_df is not None else pd.DataFrame(columns=C.RUNS_COLUMNS)
@@ -305,15 +239,13 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
               f"Tables: [{C.RUNS_CSV}]({C.RUNS_CSV}), [{C.SUMMARY_CSV}]({C.SUMMARY_CSV}), "
               f"[{C.CURVES_CSV}]({C.CURVES_CSV})"
               + (f", [{C.STATS_CSV}]({C.STATS_CSV})" if not stats.empty else "") + ".")
-    md.append("")
-
-    md += ["## Reading", ""]
+    md += ["", "## What was run", ""]
+    md += [f"- {line}" for line in budget_lines(runs, baseline) + extractor_lines(runs) + _eval_lines(runs)]
+    md += ["", "## Reading", ""]
     for dataset in datasets:
-        sub = summary[summary[C.DATASET] == dataset]
-        for line in _best_lines(dataset, sub, stats) + _significance_lines(dataset, sub, stats):
+        for line in verdict_lines(dataset, summary, stats, comparisons, baseline):
             md.append(line if line.startswith("  - ") else f"- {line}")
-    for line in _eval_lines(runs):
-        md.append(f"- {line}")
+    md += [f"- {line}" for line in curve_lines(runs, curves_df)]
     status_lines = _status_lines(runs)
     if status_lines:
         md += status_lines
@@ -325,21 +257,29 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
                   "or interrupted) and are not included.")
     md.append("")
     md.append("Means and sample standard deviations are over the ok seeds of each configuration; "
-              "the 95% interval is a percentile bootstrap of the mean (2,000 resamples, fixed seed), "
-              "empty with a single seed; with few seeds it cannot be wider than the seeds' range, so it "
-              "understates the uncertainty. Pairwise tests: two-sided Mann-Whitney U between objectives "
-              "of one setting across seeds, Holm-corrected within that setting.")
+              "the 95% interval is a percentile bootstrap (2,000 resamples, fixed seed), absent with a "
+              "single seed; with few seeds it cannot be wider than the seeds' range, so it understates "
+              "the uncertainty. Tests: exact two-sided Mann-Whitney U across seeds "
+              + (f"of every objective against {baseline}" if comparisons == "baseline" else "of every pair")
+              + " within one setting, Holm-corrected within that setting; a tier holds objectives the "
+              "tests cannot separate. Compute columns are medians over the ok seeds.")
     md.append("")
 
+    tier = tier_map(summary, stats)
     for dataset in datasets:
         sub = summary[summary[C.DATASET] == dataset]
-        md += [f"## {dataset}", "", markdown_table(_summary_table(sub))]
+        snapshot = not sub.empty and int(sub[C.N_OK].max()) <= 1
+        md += [f"## {dataset}", ""]
+        if snapshot:
+            md += ["Single-seed snapshot: one run per objective; the order is not a ranking.", ""]
+        md.append(markdown_table(_summary_table(sub, runs, tier, snapshot)))
         part = stats[stats[C.DATASET] == dataset] if not stats.empty else stats
+        part = part[[bool(t) for t in (part[C.MIN_P] * part[C.N_TESTS] <= C.ALPHA)]] if not part.empty else part
         if not part.empty:
             shown = part if len(part) <= MAX_PAIR_ROWS else part[part[C.SIGNIFICANT].astype(bool)]
             note = "" if len(part) <= MAX_PAIR_ROWS else \
                 f" (the {len(shown)} significant of {len(part)}; all in [{C.STATS_CSV}]({C.STATS_CSV}))"
-            md += [f"### Pairwise tests{note}", "", markdown_table(_pairs_table(shown))]
+            md += [f"### Tests{note}", "", markdown_table(_pairs_table(shown))]
 
     figures = _flatten(plot_paths)
     if figures:
@@ -360,12 +300,16 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
 # -- everything ------------------------------------------------------------------------------
 
 
-def rebuild(results_dirs, out_dir=None) -> dict:
+def rebuild(results_dirs, out_dir=None, *, comparisons: str | None = None,
+            baseline: str | None = None) -> dict:
     """Collect the run folders of ``results_dirs`` and (re)write tables, plots and report.
 
-    Used by ``gan-zoo report`` and by the runner when a benchmark ends. ``out_dir``
-    defaults to the first results folder. Returns {"runs", "curves", "summary", ["stats"],
-    "plots" (list), "report"} -> paths. Raises ``GanZooError`` when there is no run.
+    Used by ``gan-zoo report`` and by ``gan-zoo bench`` when a grid ends. ``out_dir``
+    defaults to the first results folder. ``comparisons`` and ``baseline`` default to
+    what the first folder's bench.json recorded, else every objective against ``ns``; a
+    ``baseline`` named here that no run has is an error. Returns {"runs", "curves",
+    "summary", ["stats"], "plots" (list), "report"} -> paths. Raises ``GanZooError`` when
+    there is no run.
     """
     if isinstance(results_dirs, (str, os.PathLike)):
         results_dirs = [results_dirs]
@@ -377,11 +321,20 @@ def rebuild(results_dirs, out_dir=None) -> dict:
     if runs.empty:
         where = ", ".join(str(d) for d in dirs)
         raise GanZooError(f"no finished runs (run folders with {C.RESULT_JSON}) in {where}")
+    meta = check_results_format(dirs[0]) or {}
+    comparisons = comparisons or meta.get("comparisons") or "baseline"
+    if comparisons not in COMPARISONS:
+        raise GanZooError(f"unknown comparisons {comparisons!r}; valid: {', '.join(COMPARISONS)}")
+    if baseline is not None and baseline not in set(runs[C.LOSS].dropna()):
+        raise GanZooError(f"baseline {baseline!r} has no runs here; objectives: "
+                          f"{', '.join(sorted(set(runs[C.LOSS].dropna())))}")
+    baseline = baseline or meta.get("baseline") or C.DEFAULT_BASELINE
     summary = summarize(runs)
-    stats = compute_stats(runs) if has_replicates(summary) else None
+    stats = compute_stats(runs, comparisons, baseline) if has_replicates(summary) else None
     paths: dict = write_tables(out, runs, curves, summary, stats)
     plots = plot_all(runs, curves, summary, out)
     paths["plots"] = [p for ps in plots.values() for p in ps]
     paths["report"] = write_report(out, runs, summary, stats, plots,
-                                   incomplete=runs.attrs.get("incomplete", ()))
+                                   incomplete=runs.attrs.get("incomplete", ()), curves_df=curves,
+                                   comparisons=comparisons, baseline=baseline)
     return paths

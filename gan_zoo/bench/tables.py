@@ -274,14 +274,16 @@ def has_replicates(summary_df: pd.DataFrame, min_seeds: int = C.MIN_SEEDS_FOR_TE
         (summary_df[C.N_OK] >= min_seeds).any())
 
 
-def compute_stats(runs_df: pd.DataFrame) -> pd.DataFrame:
-    """Pairwise tests on each dataset's rank metrics (FID; modes and hq_frac for mixtures)."""
+def compute_stats(runs_df: pd.DataFrame, comparisons: str = "baseline",
+                  baseline: str | None = C.DEFAULT_BASELINE) -> pd.DataFrame:
+    """Tests on each dataset's rank metrics (FID; modes and hq_frac for mixtures): every
+    objective against ``baseline``, or every pair (``comparisons="all"``)."""
     parts = []
     if runs_df is not None and not runs_df.empty:
         for dataset, sub in runs_df.groupby(C.DATASET, sort=True):
             available = {m for m in keys.METRIC_COLUMNS if sub[m].notna().any()}
             for metric in C.rank_metrics(dataset, available):
-                part = pairwise_tests(sub, metric=metric)
+                part = pairwise_tests(sub, metric=metric, comparisons=comparisons, baseline=baseline)
                 if not part.empty:
                     parts.append(part)
     if not parts:

@@ -1,0 +1,126 @@
+"""What a running grid shows: a grid-level bar with runs done and an ETA on a terminal,
+and one line per finished run (objective, regularizers, seed, status, headline score,
+time) on the terminal or, without one, in the log on stderr.
+
+The ETA is the elapsed time scaled by the work left over the work done, each weighted by
+the run's relative cost (a wgan run counts for several plain ones), so it is re-measured
+as every run finishes; before the first one it is the calibrated estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from gan_zoo.bench import columns as C
+from gan_zoo.metrics import keys
+
+__all__ = ["GridProgress", "headline", "duration"]
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def headline(run_dir: Path) -> str:
+    """The run's headline score from its metrics.json: FID, else modes covered; "" if none."""
+    try:
+        metrics = json.loads((Path(run_dir) / C.METRICS_JSON).read_text())
+    except (OSError, ValueError):
+        return ""
+    fid = metrics.get(keys.FID)
+    if isinstance(fid, (int, float)) and math.isfinite(fid):
+        return f"FID {fid:.1f}"
+    modes = metrics.get(keys.MODES)
+    if isinstance(modes, (int, float)) and math.isfinite(modes):
+        total = metrics.get(keys.MODES_TOTAL)
+        hq = metrics.get(keys.HQ_FRAC)
+        text = f"modes {modes:.0f}" + (f"/{total}" if total else "")
+        return text + (f", HQ {100 * hq:.0f}%" if isinstance(hq, (int, float)) else "")
+    return ""
+
+
+class GridProgress:
+    """``on_done(item, result)`` for :func:`gan_zoo.bench.runner.run_grid`, plus ``close()``.
+
+    ``total``: runs in the grid; ``done``: already complete before this start; ``cost``:
+    relative cost of an item (for the ETA); ``estimate``: seconds the remaining runs are
+    expected to take before any has finished. ``quiet`` shows nothing; ``stream``
+    defaults to stderr, and a bar is drawn only when it is a terminal.
+    """
+
+    def __init__(self, total: int, done: int, out: Path, *, todo=(), cost: Callable | None = None,
+                 estimate: float | None = None, quiet: bool = False, stream=None):
+        self.total, self.n, self.out, self.quiet = total, done, Path(out), quiet
+        self.cost = cost or (lambda item: 1.0)
+        self.left = sum(self.cost(it) for it in todo) or float(max(0, total - done))
+        self.finished_cost = 0.0
+        self.estimate = estimate
+        self.start = time.monotonic()
+        self.stream = stream or sys.stderr
+        self.bar = None
+        if not quiet and hasattr(self.stream, "isatty") and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, file=self.stream, unit="run",
+                            bar_format="{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs "
+                                       "[{elapsed}{postfix}]", dynamic_ncols=True)
+            self._postfix()
+
+    def eta(self) -> float | None:
+        """Seconds left: measured elapsed x cost left / cost done; the estimate before that."""
+        if self.finished_cost <= 0:
+            return self.estimate
+        return (time.monotonic() - self.start) * max(self.left, 0.0) / self.finished_cost
+
+    def _postfix(self) -> None:
+        eta = self.eta()
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"ETA {duration(eta)}" if eta is not None else "ETA ?", refresh=True)
+
+    def line(self, item, result: dict) -> str:
+        spec = item.spec
+        status = result.get("status") or "?"
+        parts = [f"[{self.n}/{self.total}] {spec.loss} {spec.regularizers} seed {spec.seed}: {status}"]
+        if item.sweep:
+            parts[0] += " " + ",".join(f"{k}={v}" for k, v in sorted(item.sweep.items()))
+        score = headline(self.out / C.RUNS_DIR / item.run_id) if status in (C.OK, C.DIVERGED) else ""
+        if score:
+            parts.append(score)
+        wall = result.get("wall_s")
+        if isinstance(wall, (int, float)) and wall > 0:
+            parts.append(duration(wall))
+        if result.get("reason"):
+            parts.append(str(result["reason"]))
+        return ", ".join(parts)
+
+    def __call__(self, item, result: dict) -> None:
+        self.n += 1
+        c = self.cost(item) if not item.skip_reason else 0.0
+        self.finished_cost += c
+        self.left -= c
+        if self.quiet:
+            return
+        text = self.line(item, result)
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+            self.bar.update(1)
+            self._postfix()
+        else:
+            eta = self.eta()
+            click.echo(text + (f" (ETA {duration(eta)})" if eta is not None and self.n < self.total else ""),
+                       err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,350 @@
+"""The generated reading of report.md: what was run, what the tests can and cannot say.
+
+Every sentence here is backed by a number in the tables: the budget in generator steps
+and epochs, the discriminator steps and training seconds behind each objective, the
+feature extractor and its scale, the seeds and samples, the groups of objectives the
+tests cannot separate, and whether the FID curves were still falling when training
+stopped. "Best" is said only of a difference that survives the Holm correction; with
+one seed the results are a snapshot, and with too few seeds the reading says that no
+comparison could have been significant instead of printing p-values of 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gan_zoo.bench import columns as C
+from gan_zoo.bench.plots import setting_prose
+from gan_zoo.bench.stats import can_reject, fmt_p, n_comparisons, outlook, seeds_needed, tiers
+from gan_zoo.metrics import keys
+
+__all__ = ["budget_lines", "extractor_lines", "verdict_lines", "curve_lines", "tier_map",
+           "batch_sizes", "epoch_size", "fmt_number"]
+
+#: Training examples per epoch where the dataset's info does not give them (the figures
+#: belong to the dataset registry, which takes them over as ``DatasetInfo.epoch_size``).
+EPOCH_SIZES = {"mnist": 60000, "fashion-mnist": 60000, "stacked-mnist": 60000, "cifar10": 50000}
+#: What gan-zoo's lenet FID scale means, measured with gan_zoo.metrics on 10,000 images
+#: (tests/test_metrics.py): MNIST train vs test images, and uniform noise vs MNIST.
+LENET_REAL_FID, LENET_NOISE_FID = 2.2, 1178
+#: A FID curve "still improves" when its fitted change over the last third of training
+#: exceeds this share of the curve's whole range and twice the scatter around the fit.
+CURVE_MIN_SHARE = 0.05
+MAX_LISTED = 12
+
+
+def fmt_number(v) -> str:
+    """Compact number for tables: 4 significant digits below 100, one decimal above."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e6):
+        return str(int(v))
+    v = float(v)
+    return f"{v:.1f}" if abs(v) >= 100 else f"{v:.4g}"
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(items[:MAX_LISTED]) + (f" and {len(items) - MAX_LISTED} more"
+                                             if len(items) > MAX_LISTED else "")
+
+
+# -- budget and compute ----------------------------------------------------------------------
+
+
+def epoch_size(dataset: str) -> int | None:
+    """Training examples in one epoch of ``dataset``; None for sampled 2-D mixtures."""
+    try:
+        from gan_zoo.data import dataset_info
+
+        info = dataset_info(dataset)
+    except Exception:  # an unknown or folder dataset: no epoch figure, not an error here
+        return EPOCH_SIZES.get(dataset)
+    if info.kind == "points":
+        return None
+    return getattr(info, "epoch_size", None) or EPOCH_SIZES.get(dataset)
+
+
+def batch_sizes(runs: pd.DataFrame) -> pd.Series:
+    """Batch size per run: a ``batch_size`` column if the table has one, else spec.json."""
+    if "batch_size" in runs.columns:
+        return pd.to_numeric(runs["batch_size"], errors="coerce")
+    out = []
+    for d in runs[C.RUN_DIR].fillna("") if C.RUN_DIR in runs.columns else [""] * len(runs):
+        path = Path(d) / C.SPEC_JSON if d else None
+        try:
+            out.append(float(json.loads(path.read_text())["batch_size"]) if path else math.nan)
+        except (OSError, ValueError, KeyError, TypeError):
+            out.append(math.nan)
+    return pd.Series(out, index=runs.index, dtype=float)
+
+
+def compute_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, loss, regularizers, params): median generator and discriminator steps
+    and training seconds over the ok runs."""
+    ok = runs[runs[C.STATUS] == C.OK]
+    cols = [C.G_STEPS, C.D_STEPS, C.WALL_S]
+    if ok.empty:
+        return pd.DataFrame(columns=[*C.GROUP_COLUMNS, *cols])
+    num = ok[C.GROUP_COLUMNS].copy()
+    for c in cols:
+        num[c] = pd.to_numeric(ok[c], errors="coerce").astype(float)
+    return num.groupby(C.GROUP_COLUMNS, sort=True, dropna=False)[cols].median().reset_index()
+
+
+def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
+    """Per dataset: generator steps, epochs, discriminator steps and seconds per objective."""
+    lines = []
+    ok = runs[runs[C.STATUS] == C.OK].assign(_batch=batch_sizes(runs))
+    compute = compute_table(runs)
+    for dataset, sub in ok.groupby(C.DATASET, sort=True):
+        g = pd.to_numeric(sub[C.G_STEPS], errors="coerce").dropna()
+        if g.empty:
+            continue
+        steps = int(g.median())
+        text = f"Budget on **{dataset}**: {steps:,} generator steps per run"
+        batch = sub["_batch"].dropna()
+        size = epoch_size(dataset)
+        if not batch.empty and batch.nunique() == 1:
+            text += f" at batch {int(batch.iloc[0])}"
+            if size:
+                text += (f", {steps * batch.iloc[0] / size:.2g} epochs of the {size:,} "
+                         "training examples")
+        text += ("; budgets count generator steps, so objectives with several critic updates "
+                 "per step also got more discriminator steps and time.")
+        lines.append(text)
+        comp = compute[compute[C.DATASET] == dataset]
+        ratio = (comp[C.D_STEPS] / comp[C.G_STEPS]).round(2)
+        groups = {}
+        for loss, r in zip(comp[C.LOSS], ratio):
+            groups.setdefault(r, []).append(loss)
+        if len(groups) > 1 or next(iter(groups), 1) != 1:
+            parts = [f"{fmt_number(r)} for {_names(sorted(set(ls)))}" for r, ls in sorted(groups.items())]
+            lines.append(f"Discriminator steps per generator step on {dataset}: " + "; ".join(parts) + ".")
+        per_loss = comp.groupby(C.LOSS)[C.WALL_S].median().sort_values()
+        if per_loss.notna().any():
+            base = per_loss.get(baseline, math.nan) if baseline else math.nan
+            parts = [f"{loss} {s:.0f}"
+                     + (f" ({s / base:.1f}x {baseline})" if base > 0 and loss != baseline
+                        and abs(s / base - 1) >= 0.25 else "")
+                     for loss, s in per_loss.items() if not pd.isna(s)]
+            lines.append(f"Training seconds per run on {dataset} (median over seeds): "
+                         + ", ".join(parts) + ".")
+    return lines
+
+
+def extractor_lines(runs: pd.DataFrame) -> list[str]:
+    """Which features the FIDs use and what their scale means; seeds and sample counts."""
+    lines = []
+    ok = runs[runs[C.STATUS] == C.OK]
+    for dataset, sub in ok.groupby(C.DATASET, sort=True):
+        seeds = sub.groupby([C.LOSS, C.REGULARIZERS, C.PARAMS])[C.SEED].nunique()
+        lo, hi = (int(seeds.min()), int(seeds.max())) if not seeds.empty else (0, 0)
+        count = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        text = f"Seeds on {dataset}: {count} per configuration ({len(seeds)} configurations)"
+        n = pd.to_numeric(sub[keys.EVAL_SAMPLES], errors="coerce").dropna()
+        if not n.empty:
+            text += f"; {int(n.min()):,} generated samples scored per run"
+            text += "" if n.nunique() == 1 else f" (up to {int(n.max()):,})"
+        lines.append(text + ".")
+        extractors = sorted(set(sub[keys.FEATURE_EXTRACTOR].dropna().astype(str)))
+        if dataset in C.MIXTURE_DATASETS or not extractors:
+            continue
+        if extractors == ["lenet"]:
+            lines.append(f"FID on {dataset} uses gan-zoo's lenet MNIST classifier features: the "
+                         "numbers compare within gan-zoo only, not with published Inception FIDs "
+                         f"(on this scale real MNIST train vs test images score about "
+                         f"{LENET_REAL_FID}, uniform noise about {LENET_NOISE_FID:,}).")
+        else:
+            lines.append(f"FID on {dataset} uses {', '.join(extractors)} features"
+                         + (" (the scale of published FIDs when sample counts match)."
+                            if all(e.startswith("inception") for e in extractors) else "."))
+    return lines
+
+
+# -- what the tests say ------------------------------------------------------------------------
+
+
+def _family(stats: pd.DataFrame | None, dataset, regs, params, metric) -> pd.DataFrame:
+    if stats is None or stats.empty:
+        return pd.DataFrame(columns=C.STATS_COLUMNS)
+    return stats[(stats[C.DATASET] == dataset) & (stats[C.REGULARIZERS] == regs)
+                 & (stats[C.PARAMS] == params) & (stats[C.METRIC] == metric)]
+
+
+def _rank_metric(summary: pd.DataFrame) -> str | None:
+    by = next((s.split(",") for s in summary[C.RANK_BY] if s), [])
+    return by[0] if by else None
+
+
+def tier_map(summary: pd.DataFrame, stats: pd.DataFrame | None) -> dict[tuple, int]:
+    """(dataset, loss, regularizers, params) -> tier (1 = top group), where tests exist."""
+    out = {}
+    for (dataset, regs, params), sub in summary.groupby([C.DATASET, C.REGULARIZERS, C.PARAMS]):
+        metric = _rank_metric(sub)
+        family = _family(stats, dataset, regs, params, metric)
+        if metric is None or not can_reject(family):
+            continue
+        medians = _medians(family)
+        for i, group in enumerate(tiers(family, medians, metric), start=1):
+            for loss in group:
+                out[(dataset, loss, regs, params)] = i
+    return out
+
+
+def _medians(family: pd.DataFrame) -> dict[str, float]:
+    med = dict(zip(family[C.A], family[C.MEDIAN_A]))
+    med.update(zip(family[C.B], family[C.MEDIAN_B]))
+    return med
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _effect(r, metric: str) -> str:
+    """Effect sizes of one significant test, told from the better side."""
+    label = C.METRIC_LABELS.get(metric, metric)
+    flip = r[C.BETTER] == r[C.B]
+    win, lose = (r[C.B], r[C.A]) if flip else (r[C.A], r[C.B])
+    med_w, med_l = (r[C.MEDIAN_B], r[C.MEDIAN_A]) if flip else (r[C.MEDIAN_A], r[C.MEDIAN_B])
+    sign = -1.0 if flip else 1.0
+    d_lo, d_hi = sorted((sign * r[C.DIFF_LOW], sign * r[C.DIFF_HIGH]))
+    prob = 1 - r[C.PROB_BETTER] if flip else r[C.PROB_BETTER]
+    w_lo, w_hi = sorted((1 - r[C.PROB_BETTER_LOW], 1 - r[C.PROB_BETTER_HIGH])) if flip else \
+        (r[C.PROB_BETTER_LOW], r[C.PROB_BETTER_HIGH])
+    text = (f"{win} is better than {lose}: median {label} {fmt_number(med_w)} vs "
+            f"{fmt_number(med_l)}, difference {fmt_number(sign * r[C.DIFF])}")
+    if not pd.isna(d_lo):
+        text += f" (95% CI {fmt_number(d_lo)} to {fmt_number(d_hi)})"
+    text += f"; a seed of {win} beats one of {lose} with probability {prob:.2f}"
+    if not pd.isna(w_lo):
+        text += f" (95% CI {w_lo:.2f} to {w_hi:.2f})"
+    return text + f"; p_holm {fmt_p(r[C.P_HOLM])}"
+
+
+def _tier_names(groups: list[list[str]], baseline: str | None, comparisons: str) -> list[str]:
+    if comparisons != "baseline":
+        return ["" for _ in groups]
+    at = next((i for i, g in enumerate(groups) if baseline in g), 0)
+    return [f" (better than {baseline})" if i < at else f" (worse than {baseline})" if i > at
+            else f" (not separable from {baseline})" for i in range(len(groups))]
+
+
+def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | None,
+                  comparisons: str, baseline: str | None) -> list[str]:
+    """What the tests allow us to say about each setting of ``dataset``."""
+    lines = []
+    sub = summary[summary[C.DATASET] == dataset]
+    metric = _rank_metric(sub)
+    if metric is None:
+        names = " or ".join(C.METRIC_LABELS.get(m, m) for m in C.rank_metrics(dataset)) or "a rank metric"
+        return [f"No ok run on **{dataset}** has a value of {names}, so nothing can be compared "
+                "(were the runs evaluated?)."]
+    label = C.METRIC_LABELS.get(metric, metric)
+    vs = f"against the baseline {baseline}" if comparisons == "baseline" else "between all pairs"
+    for (regs, params), part in sub.groupby([C.REGULARIZERS, C.PARAMS], sort=True):
+        where = f"{dataset}, {setting_prose(regs, params)}"
+        ranked = part[part[C.stat_column(metric, "n")] > 0]
+        seeds = int(ranked[C.stat_column(metric, "n")].max()) if not ranked.empty else 0
+        k = n_comparisons(len(ranked), comparisons)
+        family = _family(stats, dataset, regs, params, metric)
+        if seeds <= 1:
+            lines.append(f"**Single-seed snapshot** ({where}): one seed per objective, so the "
+                         f"order by {label} is one draw, not a ranking, and no test is possible"
+                         + (f"; {seeds_needed(k)} seeds per objective could reach significance at "
+                            f"{C.ALPHA:g} ({_plural(k, 'Holm-corrected comparison')} {vs})." if k else "."))
+            continue
+        if family.empty:
+            why = (f"the baseline {baseline} has fewer than {C.MIN_SEEDS_FOR_TEST} ok seeds here; "
+                   "choose another with --baseline or compare all pairs with --comparisons all"
+                   if comparisons == "baseline" and seeds >= C.MIN_SEEDS_FOR_TEST else
+                   f"at least {C.MIN_SEEDS_FOR_TEST} seeds per objective are needed")
+            text = outlook(seeds, k)
+            lines.append(f"No test on {where}: {why}" + (f"; {text}." if text else "."))
+            continue
+        if not can_reject(family):
+            n = int(family[[C.N_A, C.N_B]].min().min())
+            text = outlook(n, len(family)) or ""
+            lines.append(f"Nothing can be concluded on {where}: {text} "
+                         f"(exact two-sided Mann-Whitney {vs}, Holm-corrected). The order by "
+                         f"{label} in the table may change with other seeds.")
+            continue
+        sig = family[family[C.SIGNIFICANT].astype(bool)]
+        groups = tiers(family, _medians(family), metric)
+        omni = family[C.OMNIBUS_P].iloc[0]
+        exact = "exact" if (family[C.TEST] == "exact").all() else "normal-approximation"
+        head = (f"Tests on {where} ({_plural(len(family), 'comparison')} {vs}, {exact} two-sided Mann-Whitney "
+                f"on {label}, Holm-corrected at {C.ALPHA:g}"
+                + (f"; Kruskal-Wallis across objectives p {fmt_p(omni)}" if not pd.isna(omni) else "")
+                + f"): {len(sig)} significant.")
+        lines.append(head)
+        if comparisons == "all" and len(groups[0]) == 1 and len(groups) > 1:
+            lines.append(f"  - Best on {where}: **{groups[0][0]}**, significantly better than "
+                         "every other objective.")
+        for i, (g, name) in enumerate(zip(groups, _tier_names(groups, baseline, comparisons)), start=1):
+            lines.append(f"  - Tier {i}{name}: {_names(g)}")
+        for _, r in sig.sort_values(C.P_HOLM).head(MAX_LISTED).iterrows():
+            lines.append(f"  - {_effect(r, metric)}.")
+        if sig.empty:
+            lines.append(f"  - No objective differs significantly {vs}; smallest p_holm "
+                         f"{fmt_p(family[C.P_HOLM].min())}.")
+    return lines
+
+
+# -- FID over training ------------------------------------------------------------------------
+
+
+def _trend(steps: np.ndarray, values: np.ndarray, lower_is_better: bool) -> str | None:
+    """"improving", "worsening" or "flat" over the last third of the steps; None if too few."""
+    ok = ~np.isnan(values)
+    steps, values = steps[ok], values[ok]
+    if steps.size < 4:
+        return None
+    start = steps.min() + 2 * (steps.max() - steps.min()) / 3
+    tail = steps >= start
+    if tail.sum() < 3:
+        return None
+    slope, icept = np.polyfit(steps[tail], values[tail], 1)
+    resid = values[tail] - (slope * steps[tail] + icept)
+    change = slope * (steps[tail].max() - steps[tail].min())
+    scale = max(2 * float(np.std(resid, ddof=1)), CURVE_MIN_SHARE * float(np.ptp(values)))
+    if abs(change) <= scale:
+        return "flat"
+    return "improving" if (change < 0) == lower_is_better else "worsening"
+
+
+def curve_lines(runs: pd.DataFrame, curves: pd.DataFrame | None, metric: str = keys.FID) -> list[str]:
+    """Per dataset and setting: which objectives' FID still improved at the end of training."""
+    if curves is None or curves.empty or not (curves[C.METRIC] == metric).any():
+        if (runs[C.STATUS] == C.OK).any() and runs[keys.FID].notna().any():
+            return [f"{C.CURVES_CSV} has no {C.METRIC_LABELS.get(metric, metric)} over training "
+                    "steps, so whether the objectives had stopped improving is not known."]
+        return []
+    part = curves[curves[C.METRIC] == metric].merge(
+        runs[[C.RUN_ID, C.DATASET, C.LOSS, C.REGULARIZERS, C.PARAMS]], on=C.RUN_ID)
+    part = part.assign(**{C.VALUE: pd.to_numeric(part[C.VALUE], errors="coerce"),
+                          C.STEP: pd.to_numeric(part[C.STEP], errors="coerce")})
+    lines = []
+    words = {"improving": "still improving at the end", "flat": "flat over the last third",
+             "worsening": "getting worse at the end"}
+    for (dataset, regs, params), sub in part.groupby([C.DATASET, C.REGULARIZERS, C.PARAMS], sort=True):
+        found: dict[str, list[str]] = {}
+        for loss, g in sub.groupby(C.LOSS, sort=True):
+            mean = g.groupby(C.STEP)[C.VALUE].mean()
+            trend = _trend(mean.index.to_numpy(float), mean.to_numpy(float),
+                           metric not in C.HIGHER_IS_BETTER)
+            found.setdefault(trend or "too few", []).append(loss)
+        text = "; ".join(f"{words[t]}: {_names(found[t])}" for t in words if t in found)
+        if "too few" in found:
+            text += ("; " if text else "") + f"too few evaluations to tell: {_names(found['too few'])}"
+        lines.append(f"{C.METRIC_LABELS.get(metric, metric)} over training on {dataset}, "
+                     f"{setting_prose(regs, params)} (mean over seeds, fitted line over the last "
+                     f"third of the steps): {text}.")
+    return lines

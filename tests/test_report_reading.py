@@ -1,0 +1,149 @@
+"""The generated reading on synthetic runs tables with known answers: what 6, 3 and 1
+seeds allow the report to say, tiers, the budget and compute lines, FID-curve trends,
+plot titles that promise only the intervals drawn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gan_zoo.bench import columns as C
+from gan_zoo.bench import plots
+from gan_zoo.bench.reading import budget_lines, curve_lines, extractor_lines, verdict_lines
+from gan_zoo.bench.report import write_report
+from gan_zoo.bench.tables import compute_stats, summarize
+from gan_zoo.metrics import keys
+
+TEN = ["hinge", "lsgan", "minimax", "ns", "rahinge", "ralsgan", "rasgan", "rsgan", "wgan", "wgan-gp"]
+
+
+def runs_table(seeds: int, leader: str = "wgan", losses=TEN) -> pd.DataFrame:
+    """A runs.csv-like table: the leader's FIDs near 40, the others interleaved near 100;
+    wgan takes 5 critic steps per generator step and 3x the time."""
+    rows = []
+    for i, loss in enumerate(losses):
+        for s in range(seeds):
+            fid = 40.0 + s if loss == leader else 100.0 + 3 * s + 0.1 * i
+            d = 5 if loss == "wgan" else 1
+            rows.append({C.RUN_ID: f"mnist-{loss}-none-s{s}", C.DATASET: "mnist", C.LOSS: loss,
+                         C.REGULARIZERS: "none", C.PARAMS: "{}", C.SEED: s, C.STATUS: C.OK,
+                         C.REASON: "", C.STEPS: 1000, C.STEPS_PLANNED: 1000, C.G_STEPS: 1000,
+                         C.D_STEPS: 1000 * d, C.WALL_S: 60.0 * (3 if loss == "wgan" else 1),
+                         keys.FID: fid, keys.EVAL_SAMPLES: 5000, keys.FEATURE_EXTRACTOR: "lenet",
+                         C.RUN_DIR: "", "batch_size": 32})
+    df = pd.DataFrame(rows)
+    for col in C.RUNS_COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan
+    return df
+
+
+def report_text(tmp_path, runs: pd.DataFrame, comparisons="baseline", curves=None) -> str:
+    summary = summarize(runs)
+    stats = compute_stats(runs, comparisons, "ns")
+    path = write_report(tmp_path, runs, summary, stats, curves_df=curves, comparisons=comparisons,
+                        baseline="ns")
+    return path.read_text()
+
+
+def test_six_seeds_the_leader_is_significantly_better_than_the_baseline(tmp_path):
+    text = report_text(tmp_path, runs_table(6))
+    assert "(9 comparisons against the baseline ns, exact two-sided Mann-Whitney" in text
+    assert "): 1 significant." in text
+    assert "Tier 1 (better than ns): wgan" in text
+    assert "Tier 2 (not separable from ns): " in text
+    assert "wgan is better than ns: median FID 42.5 vs 107.8" in text and "p_holm 0.019" in text
+    assert "Best" not in text  # a baseline family does not compare wgan with the others
+    assert "### Tests" in text and "| smallest possible p |" in text and "| 0.0022 |" in text
+    assert "| tier | rank | objective |" in text
+
+
+def test_all_pairs_name_a_best_only_when_it_is_significant(tmp_path):
+    six = report_text(tmp_path, runs_table(6), comparisons="all")
+    assert "Best" not in six
+    assert ("with 6 seeds no comparison can be significant at 0.05 (smallest p 0.0022, "
+            "45 comparisons); 7 seeds can") in six
+    seven = report_text(tmp_path, runs_table(7), comparisons="all")
+    assert "Best on mnist, no regularizer: **wgan**, significantly better than every other" in seven
+
+
+def test_three_seeds_the_report_says_nothing_can_be_concluded(tmp_path):
+    text = report_text(tmp_path, runs_table(3))
+    assert ("Nothing can be concluded on mnist, no regularizer: with 3 seeds no comparison can be "
+            "significant at 0.05 (smallest p 0.10, 9 comparisons); 6 seeds can") in text
+    assert "### Tests" not in text and "p_holm" not in text and "| tier |" not in text
+    assert "Best" not in text and "best" not in text
+
+
+def test_one_seed_is_a_snapshot(tmp_path):
+    text = report_text(tmp_path, runs_table(1))
+    assert "**Single-seed snapshot** (mnist, no regularizer)" in text
+    assert "6 seeds per objective could reach significance at 0.05 (9 Holm-corrected comparisons" in text
+    assert "Single-seed snapshot: one run per objective; the order is not a ranking." in text
+    assert "best" not in text.lower() and "95% CI" not in text
+
+
+def test_missing_baseline_is_said_not_hidden():
+    runs = runs_table(6, losses=["hinge", "wgan", "lsgan"])
+    lines = verdict_lines("mnist", summarize(runs), compute_stats(runs, "baseline", "ns"), "baseline", "ns")
+    assert len(lines) == 1 and "the baseline ns has fewer than 3 ok seeds here" in lines[0]
+    assert "--comparisons all" in lines[0]
+
+
+def test_budget_compute_and_extractor_lines():
+    runs = runs_table(2)
+    lines = budget_lines(runs, "ns")
+    assert lines[0].startswith("Budget on **mnist**: 1,000 generator steps per run at batch 32, "
+                               "0.53 epochs of the 60,000 training examples")
+    assert "Discriminator steps per generator step on mnist: 1 for hinge, lsgan" in lines[1]
+    assert lines[1].endswith("; 5 for wgan.")
+    assert "wgan 180 (3.0x ns)" in lines[2] and "ns 60," in lines[2]
+    ext = extractor_lines(runs)
+    assert ext[0] == "Seeds on mnist: 2 per configuration (10 configurations); 5,000 generated samples scored per run."
+    assert "lenet" in ext[1] and "not with published Inception FIDs" in ext[1]
+    assert "about 2.2, uniform noise about 1,178" in ext[1]
+
+
+def _curves(runs: pd.DataFrame, shapes: dict) -> pd.DataFrame:
+    rows = []
+    steps = np.arange(100, 1001, 100)
+    for run_id, loss in zip(runs[C.RUN_ID], runs[C.LOSS]):
+        for step, v in zip(steps, shapes[loss](steps)):
+            rows.append({C.RUN_ID: run_id, C.STEP: step, C.METRIC: keys.FID, C.VALUE: v})
+    return pd.DataFrame(rows)
+
+
+def test_fid_curves_still_improving_or_flat():
+    runs = runs_table(2, losses=["ns", "wgan", "lsgan"])
+    curves = _curves(runs, {
+        "ns": lambda s: 500 - 0.4 * s,  # falling steadily to the end
+        "wgan": lambda s: np.maximum(500 - 0.9 * s, 200) + 0.5 * np.sin(s),  # reached 200 at step 333
+        "lsgan": lambda s: 300 + 0.3 * s,
+    })
+    (line,) = curve_lines(runs, curves)
+    assert "still improving at the end: ns" in line
+    assert "flat over the last third: wgan" in line
+    assert "getting worse at the end: lsgan" in line
+    assert curve_lines(runs, None)[0].startswith("curves.csv has no FID over training steps")
+
+
+def test_plot_titles_promise_intervals_only_with_seeds(tmp_path, monkeypatch):
+    titles = []
+
+    def capture(fig, path, dpi=None):
+        titles.extend(ax.get_title() for ax in fig.axes)
+        titles.append(fig._suptitle.get_text() if fig._suptitle else "")
+        return path
+
+    monkeypatch.setattr(plots, "savefig_atomic", capture)
+    one = runs_table(1, losses=["ns", "wgan"])
+    plots.plot_metric_by_objective(one, summarize(one), tmp_path)
+    curves = _curves(one, {"ns": lambda s: 500 - 0.4 * s, "wgan": lambda s: 400 - 0.1 * s})
+    plots.plot_curves(one, curves, tmp_path)
+    assert any("single-seed snapshot" in t for t in titles)
+    assert not any("95%" in t or "band: sd" in t for t in titles)
+    titles.clear()
+    three = runs_table(3, losses=["ns", "wgan"])
+    plots.plot_metric_by_objective(three, summarize(three), tmp_path)
+    assert any("95% bootstrap CI of the mean" in t for t in titles)
