@@ -43,6 +43,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from gan_zoo.accel import Accel
 from gan_zoo.data import Dataset, get_dataset
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import save_torch_atomic, write_json_atomic, write_text_atomic
@@ -56,36 +57,6 @@ __all__ = ["Trainer", "StepOutcome", "Accel", "train_run", "torch_threads", "G_R
 
 #: where the G step of an objective that reads real logits gets its reals
 G_REALS = ("reuse", "fresh")
-
-
-@dataclass(frozen=True)
-class Accel:
-    """How the networks execute; none of these switches enters the run id.
-
-    ``amp_bf16``: bf16 autocast around G's and D's forward passes; their outputs are
-    cast back to fp32 before any loss, and the gradient penalty runs D in fp32 (its
-    double backward is where low precision hurts). ``channels_last``: NHWC layout for
-    the networks and D's image inputs. ``compile``: ``torch.compile`` the forward
-    passes (not the penalty's, which needs a double backward).
-    """
-
-    amp_bf16: bool = False
-    channels_last: bool = False
-    compile: bool = False
-
-    @classmethod
-    def auto(cls, device: str) -> "Accel":
-        """The default for ``device``: bf16 (where supported) and channels-last on a
-        GPU; everything off on the CPU, where channels-last gains little at the budgets'
-        batch sizes and bf16 would change the numbers a study reports."""
-        if str(device).startswith("cuda"):
-            return cls(amp_bf16=torch.cuda.is_bf16_supported(), channels_last=True)
-        return cls()
-
-    def autocast(self, device: str):
-        if not self.amp_bf16:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
 
 
 def _optimizer(params, res: Resolved, lr: float) -> torch.optim.Optimizer:
