@@ -86,9 +86,10 @@ def test_true_mixture_samples_cover_every_mode(name, k):
 
 @pytest.mark.parametrize("name", ["ring8", "grid25"])
 def test_collapsed_generator_covers_one_mode(name):
-    from gan_zoo.data import MIXTURE_SIGMA, mixture_centers
+    from gan_zoo.data import dataset_info
 
-    centers, sigma = mixture_centers(name), MIXTURE_SIGMA[name]
+    info = dataset_info(name)
+    centers, sigma = info.mixture_centers(), info.sigma
     g = torch.Generator().manual_seed(0)
     x = centers[3] + sigma * torch.randn(2500, 2, generator=g)
     res = evaluate(x, dataset=name)

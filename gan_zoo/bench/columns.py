@@ -6,6 +6,7 @@ constants, so a renamed column breaks loudly in one place instead of silently in
 
 from __future__ import annotations
 
+from gan_zoo.data import is_points
 from gan_zoo.metrics import keys
 
 # -- files ----------------------------------------------------------------------------
@@ -120,8 +121,6 @@ MIN_SEEDS_FOR_TEST = 3
 
 # -- what "better" means ----------------------------------------------------------------
 
-#: 2-D toy mixtures: ranked by mode coverage, not FID.
-MIXTURE_DATASETS = ("ring8", "grid25")
 LOWER_IS_BETTER = {keys.FID, keys.KID_MEAN, keys.MIFID, keys.MODE_KL, WALL_S}
 HIGHER_IS_BETTER = {keys.IS_MEAN, keys.PRECISION, keys.RECALL, keys.MODES, keys.HQ_FRAC,
                     keys.CONFIDENT_FRAC, keys.COND_ACC}
@@ -133,7 +132,7 @@ def rank_metrics(dataset: str, available: set[str] | None = None) -> list[str]:
     FID for image datasets; mode coverage (then sample quality) for the 2-D mixtures,
     and for any dataset whose runs have no FID (``available``: metrics with values).
     """
-    if dataset in MIXTURE_DATASETS:
+    if is_points(dataset):  # 2-D toy mixtures: ranked by mode coverage, not FID
         return [keys.MODES, keys.HQ_FRAC]
     if available is None or keys.FID in available:
         return [keys.FID]

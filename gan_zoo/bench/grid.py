@@ -23,9 +23,6 @@ __all__ = ["Budget", "BUDGETS", "GridItem", "budget_for", "expand_grid", "parse_
 #: keys the grid itself sets; --set cannot sweep them
 GRID_KEYS = ("dataset", "loss", "regularizers", "seed", "device")
 
-#: training examples per epoch of the datasets whose size the budgets depend on
-EPOCH_SIZES = {"mnist": 60000, "fashion-mnist": 60000, "stacked-mnist": 60000, "cifar10": 50000}
-
 
 @dataclass(frozen=True)
 class Budget:
@@ -40,11 +37,12 @@ class Budget:
     point_eval_samples: int = 2500  # the VEEGAN / PacGAN protocol
 
     def steps(self, dataset: str, batch_size: int) -> int:
-        if dataset_info(dataset).kind == "points":
+        info = dataset_info(dataset)
+        if info.kind == "points":
             return self.point_steps
         if self.image_steps is not None:
             return self.image_steps
-        return int(math.ceil(self.epochs * EPOCH_SIZES.get(dataset, 60000) / batch_size))
+        return int(math.ceil(self.epochs * info.epoch_size / batch_size))
 
     def samples(self, dataset: str) -> int:
         return self.point_eval_samples if dataset_info(dataset).kind == "points" else self.eval_samples

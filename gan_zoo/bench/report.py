@@ -17,6 +17,7 @@ import pandas as pd
 
 from gan_zoo import __version__
 from gan_zoo.bench import columns as C
+from gan_zoo.data import is_points
 from gan_zoo.bench.plots import plot_all, setting_label, setting_prose
 from gan_zoo.bench.tables import collect_runs, compute_stats, has_replicates, summarize, write_tables
 from gan_zoo.errors import GanZooError
@@ -200,7 +201,7 @@ def _status_lines(runs: pd.DataFrame) -> list[str]:
 def _eval_lines(runs: pd.DataFrame) -> list[str]:
     """Say so when image metrics used fewer samples than the protocol (a quick budget)."""
     lines = []
-    ok = runs[(runs[C.STATUS] == C.OK) & ~runs[C.DATASET].isin(C.MIXTURE_DATASETS)]
+    ok = runs[(runs[C.STATUS] == C.OK) & ~runs[C.DATASET].map(is_points)]
     for dataset, g in ok.groupby(C.DATASET, sort=True):
         n = pd.to_numeric(g[keys.EVAL_SAMPLES], errors="coerce").dropna()
         if not n.empty and n.min() < PROTOCOL_EVAL_SAMPLES:

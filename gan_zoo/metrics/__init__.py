@@ -22,11 +22,8 @@ from pathlib import Path
 from gan_zoo.metrics import keys
 
 __all__ = ["evaluate", "warm_real_features", "resolve_cache_dir", "default_extractor",
-           "CLASSIFIER_DATASETS", "MIFID_DISTANCE", "MIN_SAMPLES"]
+           "MIFID_DISTANCE", "MIN_SAMPLES"]
 
-#: Datasets whose classes the MNIST classifier knows: IS under ``lenet``, class/mode
-#: coverage and conditional accuracy apply to them.
-CLASSIFIER_DATASETS = ("mnist", "stacked-mnist")
 #: Result key of MiFID's memorization distance (kept here until keys.py has one).
 MIFID_DISTANCE = keys.MIFID_DISTANCE
 #: Fewest samples the distribution metrics accept (KID subsets, 3-NN precision/recall).
@@ -50,12 +47,12 @@ def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(root).expanduser() / "metrics"
 
 
-def default_extractor(dataset: str) -> str:
-    """``lenet`` for the 28x28 grey / Stacked-MNIST datasets, ``inception-v3-compat`` for RGB."""
+def default_extractor(dataset: str) -> str | None:
+    """The dataset's default extractor (``lenet`` for the MNIST family,
+    ``inception-v3-compat`` for RGB; None for point datasets)."""
     from gan_zoo.data import dataset_info
 
-    info = dataset_info(dataset)
-    return "lenet" if info.channels == 1 or dataset == "stacked-mnist" else "inception-v3-compat"
+    return dataset_info(dataset).feature_extractor
 
 
 def evaluate(
@@ -119,7 +116,7 @@ def evaluate(
     out.update({keys.MODES_TOTAL: None, MIFID_DISTANCE: None, keys.EVAL_SAMPLES: n_eval,
                 keys.FEATURE_EXTRACTOR: None})
     if info.kind == "points":
-        out.update(_evaluate_points(generated, dataset, labels))
+        out.update(_evaluate_points(generated, info, labels))
     else:
         out.update(_evaluate_images(
             generated, info, real=real, labels=labels, data_root=data_root, device=device,
@@ -163,15 +160,14 @@ def warm_real_features(
     return True
 
 
-def _evaluate_points(generated, dataset: str, labels) -> dict:
-    from gan_zoo.data import MIXTURE_SIGMA, mixture_centers
+def _evaluate_points(generated, info, labels) -> dict:
     from gan_zoo.errors import GanZooError
     from gan_zoo.metrics import modes
 
     if generated.dim() != 2 or generated.shape[1] != 2:
-        raise GanZooError(f"{dataset} samples must be (N, 2) points, got {tuple(generated.shape)}")
-    centers = mixture_centers(dataset)
-    res = modes.mixture_modes(generated, centers, MIXTURE_SIGMA[dataset])
+        raise GanZooError(f"{info.name} samples must be (N, 2) points, got {tuple(generated.shape)}")
+    centers = info.mixture_centers()
+    res = modes.mixture_modes(generated, centers, info.sigma)
     if labels is not None:
         idx, _ = modes.nearest_mode(generated, centers)
         res.update(modes.conditional_accuracy(idx, labels))
@@ -212,10 +208,10 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
         raise GanZooError(
             f"{dataset} samples must be (N, {info.channels}, H, W) images, got {tuple(generated.shape)}")
     size = generated.shape[-1]
-    extractor = extractor or default_extractor(dataset)
+    extractor = extractor or info.feature_extractor
     if extractor not in fidelity.EXTRACTORS:
         raise GanZooError(f"unknown feature extractor {extractor!r}; valid: {', '.join(fidelity.EXTRACTORS)}")
-    if extractor == fidelity.LENET and info.channels == 3 and dataset != "stacked-mnist":
+    if extractor == fidelity.LENET and info.channels == 3 and not info.classifier:
         raise GanZooError(f"the lenet extractor reads MNIST-style digits; use "
                           f"inception-v3-compat for {dataset}")
     # Weights first: a missing Inception file must fail before torch-fidelity could download.
@@ -252,7 +248,7 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
     # count, extractor, a hash of its weights and a hash of the exact images.
     real_name = (f"gan-zoo-{real_desc}-n{len(real_u8)}-{fidelity.cache_tag(extractor, weights_sha)}"
                  f"-d{_content_digest(real_u8)}")
-    use_classifier = dataset in CLASSIFIER_DATASETS
+    use_classifier = info.classifier  # the MNIST classifier knows this dataset's classes
     lenet_logits = use_classifier and extractor == fidelity.LENET
     keep = (("fid",) if train_features else ()) + (("isc",) if lenet_logits else ())
     is_cuda = torch.device(device).type == "cuda"
