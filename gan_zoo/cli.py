@@ -166,17 +166,15 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     """
     from pathlib import Path
 
-    from gan_zoo.bench.runner import EvalOptions, _evaluate
-    from gan_zoo.io import read_json, write_json_atomic
-    from gan_zoo.spec import RunSpec
+    from gan_zoo.io import write_json_atomic
+    from gan_zoo.metrics import EvalOptions, score_run
 
     run_dir = Path(run_dir)
     if not (run_dir / "spec.json").is_file():
         raise GanZooError(f"{run_dir} is not a run folder (no spec.json)")
-    spec = RunSpec.from_dict(read_json(run_dir / "spec.json"))
-    metrics = _evaluate(run_dir, spec, data_root,
-                        EvalOptions(samples=n, feature_extractor=feature_extractor,
-                                    inception_weights=inception_weights))
+    metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
+                                             inception_weights=inception_weights),
+                        data_root=data_root)
     write_json_atomic(run_dir / "metrics.json", metrics)
     for key, value in metrics.items():
         if value is not None:

@@ -19,7 +19,7 @@ import scipy.linalg
 import torch
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.metrics import MIFID_DISTANCE, evaluate, keys
+from gan_zoo.metrics import evaluate, keys
 from gan_zoo.metrics import classifier as clf
 from gan_zoo.metrics import mifid, modes
 
@@ -106,7 +106,7 @@ def test_evaluate_returns_every_key():
 
     res = evaluate(get_dataset("ring8", train=False, limit=100).x, dataset="ring8")
     for k in keys.METRIC_COLUMNS + [keys.MODES_TOTAL, keys.EVAL_SAMPLES,
-                                    keys.FEATURE_EXTRACTOR, keys.EVAL_WALL_S, MIFID_DISTANCE]:
+                                    keys.FEATURE_EXTRACTOR, keys.EVAL_WALL_S, keys.MIFID_DISTANCE]:
         assert k in res
     assert res[keys.EVAL_WALL_S] > 0
 
@@ -305,7 +305,10 @@ def mnist(mnist_root):
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("metrics-cache")
+    """A feature cache laid out as ``$GAN_ZOO_CACHE/metrics`` (the CLI test points there)."""
+    path = tmp_path_factory.mktemp("gan-zoo-cache") / "metrics"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +336,7 @@ def test_real_mnist_scores(real_vs_real):
     assert r[keys.COND_ACC] >= 0.99
     assert r[keys.EVAL_SAMPLES] == 10_000 and r[keys.FEATURE_EXTRACTOR] == "lenet"
     # Unseen real images are not memorized: no MiFID penalty.
-    assert r[MIFID_DISTANCE] > mifid.EPS_BY_EXTRACTOR["lenet"]
+    assert r[keys.MIFID_DISTANCE] > mifid.EPS_BY_EXTRACTOR["lenet"]
     assert r[keys.MIFID] == r[keys.FID]
 
 
@@ -373,7 +376,7 @@ def test_fid_equals_an_independent_scipy_frechet_distance(mnist, real_vs_real):
 def test_mifid_penalizes_copies_of_training_images(mnist, cache, real_vs_real):
     copies = mnist["train10k"].x[:1000]
     r = evaluate(copies, dataset="mnist", data_root=mnist["root"], cache_dir=cache)
-    assert r[MIFID_DISTANCE] < 1e-4
+    assert r[keys.MIFID_DISTANCE] < 1e-4
     assert r[keys.MIFID] > 1000 * r[keys.FID]
 
 
@@ -419,3 +422,28 @@ def test_real_stacked_mnist_covers_the_1000_modes(mnist_root):
     assert res[keys.MODES_TOTAL] == 1000
     assert res[keys.MODES] >= 990
     assert res[keys.MODE_KL] < 0.1
+
+
+def test_eval_command_and_runner_score_a_run_the_same_way(mnist, cache, tmp_path, monkeypatch):
+    """``gan-zoo eval`` writes what ``score_run`` (the runner's scorer) returns."""
+    import json
+
+    from click.testing import CliRunner
+
+    from gan_zoo.cli import cli
+    from gan_zoo.metrics import EvalOptions, score_run
+    from gan_zoo.spec import RunSpec
+    from gan_zoo.train import train_run
+
+    run = tmp_path / "run"
+    train_run(RunSpec(dataset="mnist", loss="ns", steps=2, batch_size=8, log_every=1, device="cpu"),
+              run, data_root=mnist["root"], progress=False)
+    monkeypatch.setenv("GAN_ZOO_CACHE", str(cache.parent))
+    out = CliRunner().invoke(cli, ["eval", str(run), "--n", "60", "--data-root", mnist["root"]])
+    assert out.exit_code == 0, out.output
+    written = json.loads((run / "metrics.json").read_text())
+    direct = score_run(run, EvalOptions(samples=60, cache_dir=str(cache)), data_root=mnist["root"])
+    for k in (keys.EVAL_WALL_S,):
+        written.pop(k), direct.pop(k)
+    assert written == direct  # the same numbers, digit for digit
+    assert written[keys.EVAL_SAMPLES] == 60 and written[keys.FID] > 0

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -25,18 +25,9 @@ from gan_zoo.bench import columns as C
 from gan_zoo.bench.grid import GridItem
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import read_json, write_json_atomic
+from gan_zoo.metrics import EvalOptions, score_run
 
 __all__ = ["EvalOptions", "run_item", "is_complete", "run_grid", "default_workers"]
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """How each run is scored (the same for every run of a grid)."""
-
-    samples: int
-    feature_extractor: str | None = None
-    inception_weights: str | None = None
-    cache_dir: str | None = None
 
 
 def is_complete(run_dir: Path, run_id: str) -> bool:
@@ -89,7 +80,7 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         payload = {k: v for k, v in asdict(result).items() if k != "run_dir"}
         payload["sweep"] = sweep
         if result.status == C.OK and not (run_dir / C.METRICS_JSON).is_file():
-            metrics = _evaluate(run_dir, spec, data_root, evaluation)
+            metrics = score_run(run_dir, evaluation, data_root=data_root)
             write_json_atomic(run_dir / C.METRICS_JSON, metrics)
         _write_result(run_dir, payload)
         return payload
@@ -103,24 +94,6 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         (run_dir / "error.txt").write_text(traceback.format_exc())
         _write_result(run_dir, payload)
         return payload
-
-
-def _evaluate(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
-    """Score a trained run with ``evaluation.samples`` generated samples."""
-    import torch
-
-    from gan_zoo.metrics import evaluate
-    from gan_zoo.runs import load_run
-
-    run = load_run(run_dir, device=resolve_eval_device(spec.device))
-    n = evaluation.samples
-    labels = None
-    if run.num_classes:  # conditional: ask for every class equally often
-        labels = torch.arange(n) % run.num_classes
-    generated = run.sample(n, labels=labels, seed=10_000 + spec.seed)
-    return evaluate(generated, dataset=spec.dataset, labels=labels, data_root=data_root, n=n,
-                    device=run.device, feature_extractor=evaluation.feature_extractor,
-                    inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir)
 
 
 def resolve_eval_device(device: str) -> str:

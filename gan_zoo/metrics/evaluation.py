@@ -1,0 +1,52 @@
+"""Scoring one trained run: the evaluation options of a grid and ``score_run``.
+
+``gan-zoo eval`` and the benchmark runner both score a run folder with
+:func:`score_run`; the options are the same for every run of a grid.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["EvalOptions", "EVAL_SEED_OFFSET", "score_run"]
+
+#: A run's samples for scoring are drawn with seed ``EVAL_SEED_OFFSET + spec.seed``
+#: (away from the seeds training uses).
+EVAL_SEED_OFFSET = 10_000
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How each run is scored (the same for every run of a grid)."""
+
+    samples: int
+    feature_extractor: str | None = None
+    inception_weights: str | None = None
+    cache_dir: str | None = None
+
+
+def score_run(run_dir: str | os.PathLike, options: EvalOptions, *, data_root=None) -> dict:
+    """Score the trained run in ``run_dir``: load it on its device, draw
+    ``options.samples`` samples with seed ``EVAL_SEED_OFFSET + spec.seed`` (every class
+    equally often for a conditional run) and :func:`~gan_zoo.metrics.scores.evaluate`
+    them. Returns the metrics dict (the caller writes ``metrics.json``)."""
+    import torch
+
+    from gan_zoo.io import read_json
+    from gan_zoo.metrics.scores import evaluate
+    from gan_zoo.runs import load_run
+    from gan_zoo.spec import RunSpec
+    from gan_zoo.train import resolve_device
+
+    spec = RunSpec.from_dict(read_json(Path(run_dir) / "spec.json"))
+    run = load_run(run_dir, device=resolve_device(spec.device))
+    n = options.samples
+    labels = None
+    if run.num_classes:  # conditional: ask for every class equally often
+        labels = torch.arange(n) % run.num_classes
+    generated = run.sample(n, labels=labels, seed=EVAL_SEED_OFFSET + spec.seed)
+    return evaluate(generated, dataset=spec.dataset, labels=labels, data_root=data_root, n=n,
+                    device=run.device, feature_extractor=options.feature_extractor,
+                    inception_weights=options.inception_weights, cache_dir=options.cache_dir)
