@@ -150,8 +150,9 @@ def sample_command(run_dir, n, label, best, seed, out):
 
 @cli.command("eval")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--n", type=click.IntRange(min=1), default=10000, show_default=True,
-              help="Generated samples to score (the Lucic et al. 2018 protocol uses 10,000).")
+@click.option("--n", type=click.IntRange(min=1), default=None,
+              help="Generated samples to score [default: the dataset's protocol count: MNIST "
+                   "10,000 (Lucic et al. 2018), Stacked MNIST 26,000, mixtures 2,500].")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
               help="Folder holding the datasets [default: $GAN_ZOO_DATA, else a per-user cache].")
 @click.option("--feature-extractor", default=None,
@@ -173,7 +174,8 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     if not (run_dir / "spec.json").is_file():
         raise GanZooError(f"{run_dir} is not a run folder (no spec.json)")
     metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
-                                             inception_weights=inception_weights),
+                                             inception_weights=inception_weights,
+                                             samples_reason="gan-zoo eval --n"),
                         data_root=data_root)
     write_json_atomic(run_dir / "metrics.json", metrics)
     for key, value in metrics.items():

@@ -444,3 +444,23 @@ def test_a_new_dataset_is_one_registered_loader():
     finally:
         data.DATASETS.unregister("tiny-digits")
         data.DATASETS.unregister("line3")
+
+
+@pytest.mark.parametrize("budget,dataset,samples", [
+    ("quick", "mnist", 5_000), ("standard", "mnist", 10_000), ("smoke", "mnist", 1_000),
+    ("smoke", "stacked-mnist", 26_000), ("quick", "stacked-mnist", 26_000),
+    ("smoke", "ring8", 2_500), ("standard", "grid25", 2_500), ("standard", "cifar10", 10_000)])
+def test_protocol_sample_counts_belong_to_the_dataset(budget, dataset, samples):
+    """A budget lowers the protocol count only where the dataset allows it."""
+    from gan_zoo.bench.grid import BUDGETS
+
+    assert BUDGETS[budget].samples(dataset) == samples
+    info = dataset_info(dataset)
+    assert info.eval_samples_reducible == (dataset in ("mnist", "cifar10"))
+    assert BUDGETS[budget].samples_reason() == f"{budget} budget"
+
+
+def test_stacked_mnist_reference_split_is_26000_test_triples(mnist_root):
+    ds = get_dataset("stacked-mnist", root=mnist_root, train=False, seed=0)
+    assert ds.x.shape == (26_000, 3, 28, 28)
+    assert dataset_info("stacked-mnist").eval_samples == 26_000

@@ -17,7 +17,7 @@ import pandas as pd
 
 from gan_zoo import __version__
 from gan_zoo.bench import columns as C
-from gan_zoo.data import is_points
+from gan_zoo.data import dataset_info, is_points
 from gan_zoo.bench.plots import plot_all, setting_label, setting_prose
 from gan_zoo.bench.tables import collect_runs, compute_stats, has_replicates, summarize, write_tables
 from gan_zoo.errors import GanZooError
@@ -26,8 +26,6 @@ from gan_zoo.metrics import keys
 
 __all__ = ["markdown_table", "write_report", "rebuild"]
 
-#: Generated samples of the MNIST protocol (DESIGN.md); fewer is a quick budget.
-PROTOCOL_EVAL_SAMPLES = 10_000
 #: Longest list of runs spelled out in the reading; the rest are counted.
 MAX_LISTED = 12
 #: Pairwise rows shown in full; above this only the significant ones are shown.
@@ -204,10 +202,11 @@ def _eval_lines(runs: pd.DataFrame) -> list[str]:
     ok = runs[(runs[C.STATUS] == C.OK) & ~runs[C.DATASET].map(is_points)]
     for dataset, g in ok.groupby(C.DATASET, sort=True):
         n = pd.to_numeric(g[keys.EVAL_SAMPLES], errors="coerce").dropna()
-        if not n.empty and n.min() < PROTOCOL_EVAL_SAMPLES:
+        protocol = dataset_info(dataset).eval_samples
+        if not n.empty and protocol and n.min() < protocol:
             lines.append(f"Metrics on {dataset} were computed from {int(n.min())} generated samples, "
-                         f"fewer than the protocol's {PROTOCOL_EVAL_SAMPLES:,}; compare with "
-                         "published numbers with care.")
+                         f"fewer than the protocol's {protocol:,} (see the eval_protocol column); "
+                         "compare with published numbers with care.")
     return lines
 
 

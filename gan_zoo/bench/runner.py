@@ -127,7 +127,8 @@ def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) 
             done = warm_real_features(
                 dataset, evaluation.samples, data_root=data_root, device=device,
                 feature_extractor=evaluation.feature_extractor,
-                inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir)
+                inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir,
+                reference_seed=evaluation.reference_seed)
         except Exception as exc:  # each run's own evaluation reports it, as a failed row
             print(f"gan-zoo: real-data features for {dataset} not prepared ahead "
                   f"({' '.join(str(exc).split())[:200]}); each run computes what it needs",

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from gan_zoo.metrics import keys
 from gan_zoo.metrics.cache import content_digest, dataset_slug, resolve_cache_dir
+from gan_zoo.metrics.realsets import REFERENCE_SEED
 
-__all__ = ["evaluate", "warm_real_features", "default_extractor", "MIN_SAMPLES"]
+__all__ = ["evaluate", "warm_real_features", "default_extractor", "protocol_note", "MIN_SAMPLES"]
 
 #: Fewest samples the distribution metrics accept (KID subsets, 3-NN precision/recall).
 MIN_SAMPLES = 10
@@ -26,6 +27,15 @@ def default_extractor(dataset: str) -> str | None:
     from gan_zoo.data import dataset_info
 
     return dataset_info(dataset).feature_extractor
+
+
+def protocol_note(n: int, protocol: int | None, reason: str) -> str:
+    """``"protocol"`` when ``n`` is the dataset's protocol count, else what differs and why
+    (e.g. ``"5000 samples, fewer than the protocol's 10000 (quick budget)"``)."""
+    if protocol is None or n == protocol:
+        return "protocol"
+    word = "fewer" if n < protocol else "more"
+    return f"{n} samples, {word} than the protocol's {protocol} ({reason})"
 
 
 def evaluate(
@@ -41,6 +51,8 @@ def evaluate(
     inception_weights=None,
     cache_dir=None,
     train_features: bool = True,
+    reference_seed: int = REFERENCE_SEED,
+    samples_reason: str = "asked for",
 ) -> dict:
     """Score generated samples of ``dataset``; returns ``{key: float | int | str | None}``.
 
@@ -49,9 +61,11 @@ def evaluate(
 
     Image datasets: IS, FID, KID and precision/recall from one torch-fidelity call
     (generated = input1, real = input2), with ``feature_extractor`` (default: the
-    dataset's, :func:`default_extractor`); ``real`` defaults to the first ``n`` images
-    of the dataset's test split (``gan_zoo.data.get_dataset(..., train=False)``) and
-    its features are cached in ``cache_dir`` (``cache.resolve_cache_dir``). With
+    dataset's, :func:`default_extractor`), and density / coverage (Naeem et al. 2020,
+    k = 5) on the same features. ``real`` defaults to the reference set: as many test
+    images as samples, a uniform draw with ``reference_seed``
+    (:func:`gan_zoo.metrics.realsets.reference_set`; never the first ``n``); its
+    features are cached in ``cache_dir`` (``cache.resolve_cache_dir``). With
     ``train_features`` MiFID is computed against the whole training split (features
     cached too). For datasets the MNIST classifier reads (``DatasetInfo.classifier``:
     MNIST and Stacked MNIST) the classifier's predictions add class / mode coverage,
@@ -64,9 +78,13 @@ def evaluate(
     Point datasets (``ring8`` / ``grid25``): only mode metrics (and conditional accuracy
     with ``labels``, the asked mode index).
 
+    ``EVAL_PROTOCOL`` says whether ``n`` is the dataset's protocol count
+    (``DatasetInfo.eval_samples``) and, if not, ``samples_reason``; ``REFERENCE_SPLIT``,
+    ``REFERENCE_SIZE`` and ``REFERENCE_SEED`` record the real set (None for points).
+
     Keys not applicable to the dataset are None. Always present: every
-    ``keys.METRIC_COLUMNS`` entry, ``MODES_TOTAL``, ``EVAL_SAMPLES``,
-    ``FEATURE_EXTRACTOR``, ``EVAL_WALL_S`` and ``MIFID_DISTANCE``.
+    ``keys.METRIC_COLUMNS`` and ``keys.EVAL_RECORD`` entry, ``MODES_TOTAL``,
+    ``EVAL_SAMPLES``, ``FEATURE_EXTRACTOR`` and ``EVAL_WALL_S``.
     """
     import torch
 
@@ -86,23 +104,24 @@ def evaluate(
     if labels is not None:
         labels = torch.as_tensor(labels)[:n_eval]
 
-    out: dict = {k: None for k in keys.METRIC_COLUMNS}
-    out.update({keys.MODES_TOTAL: None, keys.MIFID_DISTANCE: None, keys.EVAL_SAMPLES: n_eval,
-                keys.FEATURE_EXTRACTOR: None})
+    out: dict = {k: None for k in keys.METRIC_COLUMNS + keys.EVAL_RECORD}
+    out.update({keys.MODES_TOTAL: None, keys.EVAL_SAMPLES: n_eval, keys.FEATURE_EXTRACTOR: None,
+                keys.EVAL_PROTOCOL: protocol_note(n_eval, info.eval_samples, samples_reason)})
     if info.kind == "points":
         out.update(_evaluate_points(generated, info, labels))
     else:
         out.update(_evaluate_images(
             generated, info, real=real, labels=labels, data_root=data_root, device=device,
             extractor=feature_extractor, inception_weights=inception_weights,
-            cache_dir=resolve_cache_dir(cache_dir), train_features=train_features))
+            cache_dir=resolve_cache_dir(cache_dir), train_features=train_features,
+            reference_seed=reference_seed))
     out[keys.EVAL_WALL_S] = time.perf_counter() - t0
     return out
 
 
 def warm_real_features(
     dataset: str,
-    n: int,
+    n: int | None = None,
     *,
     data_root=None,
     device="cpu",
@@ -110,9 +129,11 @@ def warm_real_features(
     inception_weights=None,
     cache_dir=None,
     train_features: bool = True,
+    reference_seed: int = REFERENCE_SEED,
 ) -> bool:
     """Compute and cache the real-data features that scoring ``n`` samples of ``dataset``
-    reads (test-split features, and the training split's for MiFID), so that runs
+    reads (the reference set's features, and the training split's for MiFID; ``n``
+    defaults to the dataset's protocol count), so that runs
     scored later, in any process sharing ``cache_dir``, only read them.
 
     The benchmark runner calls this once per dataset before it hands runs to workers.
@@ -127,10 +148,10 @@ def warm_real_features(
         return False
     probe = get_dataset(dataset, root=data_root, train=False, limit=MIN_SAMPLES).x
     _evaluate_images(
-        probe, info, real=None, n_real=n, labels=None, data_root=data_root, device=device,
-        extractor=feature_extractor, inception_weights=inception_weights,
+        probe, info, real=None, n_real=n or info.eval_samples, labels=None, data_root=data_root,
+        device=device, extractor=feature_extractor, inception_weights=inception_weights,
         cache_dir=resolve_cache_dir(cache_dir), train_features=train_features,
-        generated_role="warm-up")
+        reference_seed=reference_seed, generated_role="warm-up")
     return True
 
 
@@ -150,15 +171,15 @@ def _evaluate_points(generated, info, labels) -> dict:
 
 def _evaluate_images(generated, info, *, real, labels, data_root, device, extractor,
                      inception_weights, cache_dir: Path, train_features: bool,
-                     n_real: int | None = None, generated_role: str = "generated") -> dict:
+                     reference_seed: int = REFERENCE_SEED, n_real: int | None = None,
+                     generated_role: str = "generated") -> dict:
     import torch
     import torch.nn.functional as F
 
-    from gan_zoo.data import get_dataset
     from gan_zoo.errors import GanZooError
     from gan_zoo.metrics import cache as feature_cache
     from gan_zoo.metrics import classifier as clf
-    from gan_zoo.metrics import fidelity, mifid, modes
+    from gan_zoo.metrics import fidelity, manifold, mifid, modes, realsets
 
     dataset = info.name
     n_eval = len(generated)
@@ -179,13 +200,16 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
                     if extractor == fidelity.INCEPTION else None)
     weights_sha = fidelity.extractor_weights_sha256(extractor, weights_path)
 
-    # Real images: given, or the first n of the test split at the generated resolution.
+    # Real images: given, or the reference set (a seeded uniform draw from the test
+    # split, as many as samples) at the generated resolution.
     if real is None:
-        real = get_dataset(dataset, root=data_root, train=False, limit=n_real or n_eval,
-                           image_size=size if size != info.image_size else None).x
-        real_desc = f"{dataset_slug(dataset)}-test-seed0"
+        ref = realsets.reference_set(dataset, n_real or n_eval, seed=reference_seed,
+                                     data_root=data_root,
+                                     image_size=size if size != info.image_size else None)
+        real, split, seed = ref.images, ref.split, ref.seed
+        real_desc = f"{dataset_slug(dataset)}-{split}-seed{seed}"
     else:
-        real = torch.as_tensor(real)[:n_eval]
+        real, split, seed = torch.as_tensor(real)[:n_eval], "given", None
         real_desc = f"{dataset_slug(dataset)}-given"
         if real.shape[1:] != generated.shape[1:]:
             raise GanZooError(f"real images {tuple(real.shape[1:])} and generated images "
@@ -204,18 +228,21 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
         return u8
 
     gen_u8, real_u8 = prepare(generated), prepare(real)
-    # The cache name spells out what the features depend on: dataset and split, sample
-    # count, extractor, a hash of its weights and a hash of the exact images.
+    # The cache name spells out what the features depend on: dataset, split and seed of
+    # the draw, count, extractor, a hash of its weights and a hash of the exact images.
     real_name = (f"gan-zoo-{real_desc}-n{len(real_u8)}-{fidelity.cache_tag(extractor, weights_sha)}"
                  f"-d{content_digest(real_u8)}")
     lenet_logits = info.classifier and extractor == fidelity.LENET
-    keep = (("fid",) if train_features else ()) + (("isc",) if lenet_logits else ())
+    keep = ("prc",) + (("fid",) if train_features else ()) + (("isc",) if lenet_logits else ())
     is_cuda = torch.device(device).type == "cuda"
     res, gen_feats = fidelity.fidelity_metrics(
         gen_u8, real_u8, extractor=extractor, real_cache_name=real_name, cache_dir=cache_dir,
         weights_path=weights_path, isc=(extractor == fidelity.INCEPTION or info.classifier),
-        cuda=is_cuda, keep_generated=keep, generated_role=generated_role)
-    res[keys.FEATURE_EXTRACTOR] = extractor
+        cuda=is_cuda, keep_generated=keep, keep_real=("prc",), generated_role=generated_role)
+    res.update({keys.FEATURE_EXTRACTOR: extractor, keys.REFERENCE_SPLIT: split,
+                keys.REFERENCE_SIZE: len(real_u8), keys.REFERENCE_SEED: seed})
+    # density and coverage on the features precision/recall use (k = 5, Naeem et al. 2020)
+    res.update(manifold.density_coverage(gen_feats.pop("real-prc"), gen_feats["prc"]))
 
     if info.classifier:
         if lenet_logits:  # the extractor's logits are the classifier's: reuse them
@@ -226,7 +253,7 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
                 x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True,
                                   align_corners=False).clamp(-1, 1)
             log_probs = clf.predict(x)
-        res.update(modes.class_modes(log_probs, log_probs=True))
+        res.update(modes.class_modes(log_probs, log_probs=True, rule=info.mode_rule))
         if labels is not None:
             res.update(modes.conditional_accuracy(log_probs.argmax(dim=1), labels))
 
