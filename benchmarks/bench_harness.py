@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     import gan_zoo.bench.report as report
     import gan_zoo.bench.runner as runner
     import gan_zoo.data as data
-    import gan_zoo.metrics as metrics
+    import gan_zoo.metrics.cache as feature_cache
     import gan_zoo.pictures as pictures
     import gan_zoo.train as train
     from gan_zoo.metrics import fidelity
@@ -108,12 +108,12 @@ def main(argv=None) -> int:
     timer.wrap(data, "get_dataset", "get_dataset calls")
     timer.wrap(pictures, "write_run_pictures", "pictures (samples, best50, curves)")
     timer.wrap(runner, "_warm_features", "real-data features, before the first run")
-    timer.wrap(metrics, "_train_features", "  MiFID train-split features (hit or miss)")
+    timer.wrap(feature_cache, "train_features", "  MiFID train-split features (hit or miss)")
     timer.wrap(fidelity, "extract_features", "    computed (cache miss)",
                when=lambda images, *a, **k: len(images) > 20_000)
     timer.wrap(tfu, "get_featuresdict_from_dataset", "  real test-set featurisation",
                when=lambda inp, *a, **k: getattr(inp, "role", "") == "real")
-    timer.wrap(runner, "evaluate_run", "evaluation (sampling + metrics)")
+    timer.wrap(runner, "score_run", "evaluation (sampling + metrics)")
     timer.wrap(report, "rebuild", "tables, plots, report.md")
 
     with contextlib.ExitStack() as stack:

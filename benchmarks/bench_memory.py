@@ -35,7 +35,7 @@ SLOPE_LIMIT_KIB_PER_STEP = 1.0
 def child_peak(args) -> dict:
     rss = {"start (before importing torch)": C.rss_kib()}
     import gan_zoo.bench.runner as runner
-    import gan_zoo.metrics as metrics
+    import gan_zoo.metrics.cache as feature_cache
     import gan_zoo.train as train
     from gan_zoo.bench.grid import BUDGETS, expand_grid
 
@@ -52,8 +52,8 @@ def child_peak(args) -> dict:
         setattr(owner, attr, wrapped)
 
     after(train.Trainer, "run", "after training")
-    after(runner, "evaluate_run", "after evaluation")
-    after(metrics, "_train_features", "after MiFID train-split features")
+    after(runner, "score_run", "after evaluation")
+    after(feature_cache, "train_features", "after MiFID train-split features")
     item = expand_grid(dataset="mnist", losses=["ns"], regularizers=["none"], seeds=1, sweeps={},
                        budget=BUDGETS["quick"], steps=args.steps or None, device="cpu")[0]
     samples = args.eval_samples or BUDGETS["quick"].samples("mnist")

@@ -142,8 +142,9 @@ def sample_command(run_dir, n, label, best, seed, out):
 
 @cli.command("eval")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--n", type=click.IntRange(min=1), default=10000, show_default=True,
-              help="Generated samples to score (the Lucic et al. 2018 protocol uses 10,000).")
+@click.option("--n", type=click.IntRange(min=1), default=None,
+              help="Generated samples to score [default: the dataset's protocol count: MNIST "
+                   "10,000 (Lucic et al. 2018), Stacked MNIST 26,000, mixtures 2,500].")
 @data_root_option
 @feature_extractor_option
 @inception_weights_option
@@ -154,18 +155,17 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     """
     from pathlib import Path
 
-    from gan_zoo.bench.runner import EvalOptions, evaluate_run
-    from gan_zoo.io import read_json, write_json_atomic
+    from gan_zoo.io import write_json_atomic
+    from gan_zoo.metrics import EvalOptions, score_run
     from gan_zoo.runs import METRICS_JSON, SPEC_JSON
-    from gan_zoo.spec import RunSpec
 
     run_dir = Path(run_dir)
     if not (run_dir / SPEC_JSON).is_file():
         raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
-    spec = RunSpec.from_dict(read_json(run_dir / SPEC_JSON))
-    metrics = evaluate_run(run_dir, spec, data_root,
-                        EvalOptions(samples=n, feature_extractor=feature_extractor,
-                                    inception_weights=inception_weights))
+    metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
+                                             inception_weights=inception_weights,
+                                             samples_reason="gan-zoo eval --n"),
+                        data_root=data_root)
     write_json_atomic(run_dir / METRICS_JSON, metrics)
     for key, value in metrics.items():
         if value is not None:

@@ -6,7 +6,12 @@ to float in one vectorized op and sampled by index (``Dataset.sample``).
 
 Images are ``(N, C, H, W)`` float32 in [-1, 1] (``x / 127.5 - 1``, matching the
 generators' ``tanh``); the toy mixtures are ``(N, 2)`` float32 points. Adding a
-dataset is one decorated loader function below.
+dataset is one loader function decorated with :func:`register_dataset` and its facts.
+
+Each dataset's facts (epoch size, whether the MNIST classifier reads it, its default
+feature extractor, mixture centres and sigma) sit on its :class:`DatasetInfo`, given
+where its loader is registered; the rest of gan-zoo asks :func:`dataset_info`. Importing
+this module is cheap: torch is imported when data is loaded.
 
 Files come from torchvision's dataset classes under the data root (see
 ``resolve_data_root``); when they are missing and cannot be downloaded the loader
@@ -27,9 +32,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
-import torch.nn.functional as F
-
 from gan_zoo.io import quiet
 from gan_zoo.errors import DataUnavailableError, GanZooError
 from gan_zoo.registry import Registry, UnknownNameError
@@ -43,6 +45,11 @@ DOWNLOAD_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 3.0
 #: Seed offset for the held-out split of generated datasets, so train and test differ.
 TEST_SEED_OFFSET = 1_000_003
+#: Epoch size budgets assume for a ``folder:PATH`` (its images are not counted before
+#: they are read): the MNIST family's 60,000.
+FOLDER_EPOCH_SIZE = 60_000
+#: Feature extractors (names of ``gan_zoo.metrics.fidelity``'s extractors).
+LENET, INCEPTION = "lenet", "inception-v3-compat"
 
 
 # -- public types -------------------------------------------------------------------
@@ -58,6 +65,25 @@ class DatasetInfo:
     image_size: int | None  # side of the square images; None for points
     num_classes: int  # 0: unlabeled (folder)
     default_backbone: str
+    #: training examples in one epoch (budgets given in epochs); None for point datasets
+    epoch_size: int | None = None
+    #: True when gan-zoo's MNIST classifier knows the classes (digits, or a digit per
+    #: channel): Inception Score under ``lenet``, class / mode coverage, conditional accuracy
+    classifier: bool = False
+    #: the extractor FID, KID and precision/recall use unless told otherwise; None for points
+    feature_extractor: str | None = None
+    #: 2-D mixtures: the mode centres ``((x, y), ...)`` and the std of every mode
+    centers: tuple[tuple[float, float], ...] | None = None
+    sigma: float | None = None
+    #: generated samples its evaluation protocol scores (DESIGN.md, "Protocols"), against
+    #: as many reference images (at most the whole reference split)
+    eval_samples: int | None = None
+    #: whether a budget may score fewer (and say so in its rows); False keeps the
+    #: protocol count under every budget (the published mode counts depend on it)
+    eval_samples_reducible: bool = False
+    #: classifier datasets: ``confident`` (a class is covered only by confidently
+    #: recognised samples) or ``argmax`` (the published VEEGAN / PacGAN rule)
+    mode_rule: str = "confident"
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -65,6 +91,15 @@ class DatasetInfo:
         if self.kind == "points":
             return (2,)
         return (self.channels, self.image_size, self.image_size)
+
+    def mixture_centers(self):
+        """Mode centres as a float32 tensor ``(K, 2)``; a GanZooError for a non-mixture."""
+        import torch
+
+        if self.centers is None:
+            raise GanZooError(f"{self.name} is not a 2-D mixture; mixtures: "
+                              f"{', '.join(n for n in list_datasets() if is_points(n))}")
+        return torch.tensor(self.centers, dtype=torch.float32)
 
 
 @dataclass
@@ -94,6 +129,8 @@ class Dataset:
         Indices come from ``generator`` (a CPU generator) so a run is reproducible
         on any device; the gather itself happens on ``x``'s device.
         """
+        import torch
+
         idx = torch.randint(
             0, len(self), (batch_size,), generator=generator, device=generator.device
         ).to(self.x.device)
@@ -114,10 +151,10 @@ class _Entry:
 DATASETS: Registry[_Entry] = Registry("dataset")
 
 
-def _dataset(name: str, *, kind: str, channels: int, image_size: int | None,
-             num_classes: int, default_backbone: str):
-    """Register a loader function under ``name`` with its metadata."""
-    info = DatasetInfo(name, kind, channels, image_size, num_classes, default_backbone)
+def register_dataset(name: str, **facts):
+    """Decorator: register a loader ``load(root, train, seed, limit) -> (x, y, extras)``
+    under ``name`` with its facts (the :class:`DatasetInfo` fields but the name)."""
+    info = DatasetInfo(name, **facts)
 
     def wrap(load):
         DATASETS.register(name, _Entry(info, load))
@@ -138,7 +175,9 @@ _BACKBONE_FOR_SIZE = {28: "dcgan28", 32: "dcgan32", 64: "dcgan64"}
 def dataset_info(name: str, *, image_size: int | None = None) -> DatasetInfo:
     """Metadata for ``name`` (as ``get_dataset`` would return it with that ``image_size``)."""
     if name.startswith(FOLDER_PREFIX):
-        base = DatasetInfo(name, "image", 3, 64, 0, "dcgan64")
+        base = DatasetInfo(name, "image", 3, 64, 0, "dcgan64", epoch_size=FOLDER_EPOCH_SIZE,
+                           feature_extractor=INCEPTION, eval_samples=10_000,
+                           eval_samples_reducible=True)
     else:
         try:
             base = DATASETS.get(name).info
@@ -155,6 +194,16 @@ def dataset_info(name: str, *, image_size: int | None = None) -> DatasetInfo:
         image_size=image_size,
         default_backbone=_BACKBONE_FOR_SIZE.get(image_size, base.default_backbone),
     )
+
+
+def is_points(name: str) -> bool:
+    """True for the 2-D point datasets (``ring8``, ``grid25``), scored by mode coverage."""
+    return dataset_info(name).kind == "points"
+
+
+def mixture_centers(name: str):
+    """Mode centres ``(K, 2)`` of a 2-D mixture (see its DatasetInfo)."""
+    return dataset_info(name).mixture_centers()
 
 
 def resolve_data_root(root: str | os.PathLike | None = None) -> pathlib.Path:
@@ -190,6 +239,8 @@ def get_dataset(
     the first ``limit`` samples; ``image_size`` resizes images (bilinear,
     antialiased), and sets the side of ``folder:PATH`` images (default 64).
     """
+    import torch
+
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise GanZooError(f"limit must be a positive integer, got {limit!r}")
     info = dataset_info(name, image_size=image_size)
@@ -227,6 +278,9 @@ def get_dataset(
 
 def _resize(x: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
     """Bilinear, antialiased resize of a float batch, in chunks to bound peak memory."""
+    import torch
+    import torch.nn.functional as F
+
     parts = [
         F.interpolate(x[i:i + chunk], size=(size, size), mode="bilinear",
                       align_corners=False, antialias=True)
@@ -291,6 +345,8 @@ def _read_torchvision(class_name: str, root: str, train: bool):
     Tries the files on disk first, then one download; offline, raises one line.
     Memoized per (class, root, split): later calls cost nothing.
     """
+    import torch
+
     cls = _torchvision_class(class_name)
     ds = None
     with quiet():
@@ -320,22 +376,25 @@ def _read_torchvision(class_name: str, root: str, train: bool):
     return data.contiguous(), targets
 
 
-@_dataset("mnist", kind="image", channels=1, image_size=28, num_classes=10,
-          default_backbone="dcgan28")
+@register_dataset("mnist", kind="image", channels=1, image_size=28, num_classes=10,
+          default_backbone="dcgan28", epoch_size=60_000, classifier=True,
+          feature_extractor=LENET, eval_samples=10_000, eval_samples_reducible=True)
 def _load_mnist(root, train, seed, limit):
     x, y = _read_torchvision("MNIST", root, train)
     return x, y, {}
 
 
-@_dataset("fashion-mnist", kind="image", channels=1, image_size=28, num_classes=10,
-          default_backbone="dcgan28")
+@register_dataset("fashion-mnist", kind="image", channels=1, image_size=28, num_classes=10,
+          default_backbone="dcgan28", epoch_size=60_000, feature_extractor=LENET,
+          eval_samples=10_000, eval_samples_reducible=True)
 def _load_fashion_mnist(root, train, seed, limit):
     x, y = _read_torchvision("FashionMNIST", root, train)
     return x, y, {}
 
 
-@_dataset("cifar10", kind="image", channels=3, image_size=32, num_classes=10,
-          default_backbone="dcgan32")
+@register_dataset("cifar10", kind="image", channels=3, image_size=32, num_classes=10,
+          default_backbone="dcgan32", epoch_size=50_000, feature_extractor=INCEPTION,
+          eval_samples=10_000, eval_samples_reducible=True)
 def _load_cifar10(root, train, seed, limit):
     x, y = _read_torchvision("CIFAR10", root, train)
     return x, y, {}
@@ -346,22 +405,29 @@ def _load_cifar10(root, train, seed, limit):
 
 def _split_generator(seed: int, train: bool) -> torch.Generator:
     """A CPU generator for a generated split; the test split uses a shifted seed."""
+    import torch
+
     return torch.Generator().manual_seed(int(seed) + (0 if train else TEST_SEED_OFFSET))
 
 
-#: Samples in each split of the generated datasets (``limit`` keeps a prefix).
-STACKED_MNIST_SIZE = {True: 60_000, False: 10_000}
+#: Samples in each split of the generated datasets (``limit`` keeps a prefix). Stacked
+#: MNIST's held-out split is the protocol's 26,000 triples of MNIST test digits, so the
+#: reference matches the 26,000 generated samples (VEEGAN / PacGAN).
+STACKED_MNIST_SIZE = {True: 60_000, False: 26_000}
 MIXTURE_SIZE = {True: 100_000, False: 10_000}
 
 
-@_dataset("stacked-mnist", kind="image", channels=3, image_size=28, num_classes=1000,
-          default_backbone="dcgan28")
+@register_dataset("stacked-mnist", kind="image", channels=3, image_size=28, num_classes=1000,
+          default_backbone="dcgan28", epoch_size=STACKED_MNIST_SIZE[True], classifier=True,
+          feature_extractor=LENET, eval_samples=26_000, mode_rule="argmax")
 def _load_stacked_mnist(root, train, seed, limit):
     """Three independent MNIST digits as the R, G, B channels; label ``100a + 10b + c``.
 
     1000 modes (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018). Digits come
     from the MNIST split of the same name; the draw is fixed by ``seed``.
     """
+    import torch
+
     digits, labels = _read_torchvision("MNIST", root, train)  # (M, 1, 28, 28), (M,)
     n = STACKED_MNIST_SIZE[train]
     idx = torch.randint(0, digits.shape[0], (n, 3), generator=_split_generator(seed, train))
@@ -372,25 +438,23 @@ def _load_stacked_mnist(root, train, seed, limit):
     return x, y, {}
 
 
-def mixture_centers(name: str) -> torch.Tensor:
-    """Mode centres ``(K, 2)``: ``ring8`` on a circle of radius 2, ``grid25`` on {-4..4}^2."""
-    if name == "ring8":
-        angle = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
-        return (2.0 * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
-    if name == "grid25":
-        v = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
-        gx, gy = torch.meshgrid(v, v, indexing="ij")
-        return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
-    raise GanZooError(f"no mixture named {name!r}; valid: grid25, ring8")
+def _ring_centers(k: int = 8, radius: float = 2.0) -> tuple[tuple[float, float], ...]:
+    """``k`` centres evenly on a circle (angles in float64, as the points are drawn)."""
+    angles = [i * (2 * math.pi / k) for i in range(k)]
+    return tuple((radius * math.cos(a), radius * math.sin(a)) for a in angles)
 
 
-#: Std of each mode (PacGAN / VEEGAN toy protocol, DESIGN.md).
-MIXTURE_SIGMA = {"ring8": 0.02, "grid25": 0.05}
+def _grid_centers(values=(-4.0, -2.0, 0.0, 2.0, 4.0)) -> tuple[tuple[float, float], ...]:
+    """Centres on the square grid ``values x values``, first coordinate slowest."""
+    return tuple((x, y) for x in values for y in values)
 
 
 def _gaussian_mixture(name: str, seed: int, train: bool, limit: int | None):
     """Equal-weight isotropic Gaussian mixture; label = index of the mode drawn."""
-    centers, sigma = mixture_centers(name), MIXTURE_SIGMA[name]
+    import torch
+
+    info = dataset_info(name)
+    centers, sigma = info.mixture_centers(), info.sigma
     n = min(MIXTURE_SIZE[train], limit or MIXTURE_SIZE[train])
     g = _split_generator(seed, train)
     y = torch.randint(0, centers.shape[0], (n,), generator=g)
@@ -398,14 +462,16 @@ def _gaussian_mixture(name: str, seed: int, train: bool, limit: int | None):
     return x, y, {"centers": centers, "sigma": sigma}
 
 
-@_dataset("ring8", kind="points", channels=0, image_size=None, num_classes=8,
-          default_backbone="mlp")
+# PacGAN / VEEGAN toy protocol (DESIGN.md): ring8 on a circle of radius 2, sigma 0.02;
+# grid25 on {-4, -2, 0, 2, 4}^2, sigma 0.05.
+@register_dataset("ring8", kind="points", channels=0, image_size=None, num_classes=8,
+          default_backbone="mlp", centers=_ring_centers(), sigma=0.02, eval_samples=2_500)
 def _load_ring8(root, train, seed, limit):
     return _gaussian_mixture("ring8", seed, train, limit)
 
 
-@_dataset("grid25", kind="points", channels=0, image_size=None, num_classes=25,
-          default_backbone="mlp")
+@register_dataset("grid25", kind="points", channels=0, image_size=None, num_classes=25,
+          default_backbone="mlp", centers=_grid_centers(), sigma=0.05, eval_samples=2_500)
 def _load_grid25(root, train, seed, limit):
     return _gaussian_mixture("grid25", seed, train, limit)
 
@@ -422,6 +488,7 @@ def _read_folder(path: str, size: int, limit: int | None) -> torch.Tensor:
     skipped with a warning.
     """
     import numpy as np
+    import torch
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     folder = pathlib.Path(path).expanduser()

@@ -21,6 +21,7 @@ from gan_zoo.bench.report import markdown_table, rebuild
 from gan_zoo.bench.stats import bootstrap_ci
 from gan_zoo.bench.tables import (check_results_format, collect_runs, summarize,
                                   write_bench_meta, write_tables)
+from gan_zoo.data import is_points
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import (atomic_open, read_json, save_torch_atomic, savefig_atomic,
                         write_csv_atomic, write_json_atomic, write_text_atomic)
@@ -52,14 +53,14 @@ def make_run(results: Path, *, loss: str, seed: int = 0, dataset: str = "mnist",
         "run_id": run_id, "status": status, "reason": reason, "steps": steps,
         "g_steps": steps, "d_steps": 5 * steps if loss == "wgan" else steps,
         "wall_s": 1.5 + seed, "device": "cpu", "gan_zoo_version": __version__,
-        "backbone": "mlp" if dataset in C.MIXTURE_DATASETS else "dcgan28",
+        "backbone": "mlp" if is_points(dataset) else "dcgan28",
         "resolved": {"lr_g": 2e-4}, "sweep": sweep or {},
         "diverged_step": steps if status == C.DIVERGED else None,
     }))
     if status in (C.OK, C.DIVERGED):
         full = {m: None for m in keys.METRIC_COLUMNS}
         full.update(metrics or {})
-        full[keys.EVAL_SAMPLES] = 2500 if dataset in C.MIXTURE_DATASETS else 1000
+        full[keys.EVAL_SAMPLES] = 2500 if is_points(dataset) else 1000
         (d / C.METRICS_JSON).write_text(json.dumps(full))
     if log and steps:
         step = np.arange(0, steps + 1, 10)
@@ -71,7 +72,7 @@ def make_run(results: Path, *, loss: str, seed: int = 0, dataset: str = "mnist",
 
         rng = np.random.default_rng(seed)
         mpimg.imsave(d / C.SAMPLES_PNG, rng.random((28, 56)), cmap="gray")
-        if dataset in C.MIXTURE_DATASETS:
+        if is_points(dataset):
             angle = rng.integers(0, 8, 500) * 2 * np.pi / 8
             x = np.stack([2 * np.cos(angle), 2 * np.sin(angle)], 1) + 0.02 * rng.normal(size=(500, 2))
             np.savez(d / C.SAMPLES_NPZ, x=x)

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from gan_zoo import data
+from gan_zoo.errors import GanZooError
 from gan_zoo.data import (
     DatasetInfo,
     dataset_info,
@@ -395,3 +396,71 @@ def test_sample_unlabeled_and_image(tmp_path):
     assert x.shape == (5, 3, 16, 16) and y is None
     # every sampled image is one of the dataset's images
     assert all(any(torch.equal(xi, d) for d in ds.x) for xi in x)
+
+
+# -- dataset facts live on the info record ------------------------------------------------
+
+
+@pytest.mark.parametrize("name,epoch,classifier,extractor", [
+    ("mnist", 60_000, True, "lenet"), ("fashion-mnist", 60_000, False, "lenet"),
+    ("stacked-mnist", 60_000, True, "lenet"), ("cifar10", 50_000, False, "inception-v3-compat"),
+    ("ring8", None, False, None), ("grid25", None, False, None)])
+def test_dataset_facts(name, epoch, classifier, extractor):
+    info = dataset_info(name)
+    assert (info.epoch_size, info.classifier, info.feature_extractor) == (epoch, classifier, extractor)
+    assert data.is_points(name) == (info.kind == "points")
+
+
+def test_mixture_facts_on_the_info():
+    assert dataset_info("ring8").sigma == 0.02 and dataset_info("grid25").sigma == 0.05
+    assert len(dataset_info("grid25").centers) == 25
+    with pytest.raises(GanZooError, match="not a 2-D mixture"):
+        dataset_info("mnist").mixture_centers()
+
+
+def test_a_new_dataset_is_one_registered_loader():
+    """Budgets, the evaluation defaults and the tables read the new dataset's own facts."""
+    from gan_zoo.bench.columns import rank_metrics
+    from gan_zoo.bench.grid import BUDGETS
+    from gan_zoo.metrics import default_extractor
+
+    @data.register_dataset("tiny-digits", kind="image", channels=1, image_size=28, num_classes=10,
+                           default_backbone="dcgan28", epoch_size=6_400, classifier=True,
+                           feature_extractor="lenet")
+    def _load(root, train, seed, limit):
+        return torch.zeros(20, 1, 28, 28, dtype=torch.uint8), torch.arange(20) % 10, {}
+
+    @data.register_dataset("line3", kind="points", channels=0, image_size=None, num_classes=3,
+                           default_backbone="mlp", centers=((-1.0, 0.0), (0.0, 0.0), (1.0, 0.0)),
+                           sigma=0.1)
+    def _load_line(root, train, seed, limit):
+        return torch.zeros(10, 2), torch.zeros(10, dtype=torch.int64), {}
+
+    try:
+        assert BUDGETS["standard"].steps("tiny-digits", 64) == 20 * 6_400 // 64
+        assert default_extractor("tiny-digits") == "lenet"
+        assert rank_metrics("line3") == ["modes", "hq_frac"] and rank_metrics("tiny-digits") == ["fid"]
+        assert data.mixture_centers("line3").tolist() == [[-1.0, 0.0], [0.0, 0.0], [1.0, 0.0]]
+    finally:
+        data.DATASETS.unregister("tiny-digits")
+        data.DATASETS.unregister("line3")
+
+
+@pytest.mark.parametrize("budget,dataset,samples", [
+    ("quick", "mnist", 5_000), ("standard", "mnist", 10_000), ("smoke", "mnist", 1_000),
+    ("smoke", "stacked-mnist", 26_000), ("quick", "stacked-mnist", 26_000),
+    ("smoke", "ring8", 2_500), ("standard", "grid25", 2_500), ("standard", "cifar10", 10_000)])
+def test_protocol_sample_counts_belong_to_the_dataset(budget, dataset, samples):
+    """A budget lowers the protocol count only where the dataset allows it."""
+    from gan_zoo.bench.grid import BUDGETS
+
+    assert BUDGETS[budget].samples(dataset) == samples
+    info = dataset_info(dataset)
+    assert info.eval_samples_reducible == (dataset in ("mnist", "cifar10"))
+    assert BUDGETS[budget].samples_reason() == f"{budget} budget"
+
+
+def test_stacked_mnist_reference_split_is_26000_test_triples(mnist_root):
+    ds = get_dataset("stacked-mnist", root=mnist_root, train=False, seed=0)
+    assert ds.x.shape == (26_000, 3, 28, 28)
+    assert dataset_info("stacked-mnist").eval_samples == 26_000

@@ -72,9 +72,9 @@ def test_warm_up_leaves_nothing_for_a_run_to_compute(tmp_path, mnist_root, count
     assert warm_real_features("mnist", 50, data_root=str(mnist_root), cache_dir=cache)
     assert (counted["real"], counted["train"]) == (1, 1)
     # a fresh process would start with an empty memo: only the disk cache may serve it
-    from gan_zoo import metrics
+    from gan_zoo.metrics import cache as feature_cache
 
-    metrics._TRAIN_FEATURES.clear()
+    feature_cache.forget_train_features()
     generated = get_dataset("mnist", root=str(mnist_root), train=True, limit=50).x
     out = evaluate(generated, dataset="mnist", n=50, data_root=str(mnist_root), cache_dir=cache)
     assert out["fid"] is not None and out["mifid"] is not None

@@ -19,7 +19,7 @@ import scipy.linalg
 import torch
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.metrics import MIFID_DISTANCE, evaluate, keys
+from gan_zoo.metrics import evaluate, keys
 from gan_zoo.metrics import classifier as clf
 from gan_zoo.metrics import mifid, modes
 
@@ -51,12 +51,84 @@ def test_modes_covered_threshold_is_one_percent_of_the_uniform_count():
 def test_class_modes_on_handmade_probabilities():
     probs = torch.tensor([[0.95, 0.05, 0.0], [0.2, 0.7, 0.1], [0.0, 0.05, 0.95], [0.91, 0.09, 0.0]])
     res = modes.class_modes(probs, min_share=0.0)
-    assert res[keys.MODES] == 3 and res[keys.MODES_TOTAL] == 3
+    # confident rule: class 1's only sample has max probability 0.7 <= 0.9, so it is not covered
+    assert res[keys.MODES] == 2 and res[keys.MODES_CONFIDENT] == 2 and res[keys.MODES_TOTAL] == 3
     assert res[keys.CONFIDENT_FRAC] == pytest.approx(0.75)
-    p = np.array([2, 1, 1]) / 4
+    p = np.array([2, 1, 1]) / 4  # KL stays on the argmax histogram
     assert res[keys.MODE_KL] == pytest.approx(float((p * np.log(p * 3)).sum()))
     same = modes.class_modes(torch.log(probs), log_probs=True, min_share=0.0)
     assert same == pytest.approx(res)
+    argmax = modes.class_modes(probs, min_share=0.0, rule="argmax")  # VEEGAN / PacGAN
+    assert argmax[keys.MODES] == 3 and argmax[keys.MODES_CONFIDENT] == 2
+    with pytest.raises(GanZooError, match="valid: confident, argmax"):
+        modes.class_modes(probs, rule="vote")
+
+
+def test_confident_coverage_needs_the_threshold_count():
+    # 1,000 samples on 10 classes: a class needs max(1, 0.01 * 100) = 1 confident sample;
+    # 9 classes get only unconfident samples (0.85), one class gets confident ones.
+    p = torch.full((1000, 10), 0.15 / 9)
+    pred = torch.arange(1000) % 10
+    p[torch.arange(1000), pred] = 0.85
+    p[pred == 3] = torch.where(torch.arange(10) == 3, 0.95, 0.05 / 9)
+    res = modes.class_modes(p)
+    assert res[keys.MODES] == 1 and modes.class_modes(p, rule="argmax")[keys.MODES] == 10
+
+
+# -- density / coverage -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_real,n_fake,shift", [(200, 150, 0.0), (120, 300, 1.5), (60, 60, 0.3)])
+def test_density_coverage_match_the_authors_prdc(n_real, n_fake, shift, capsys):
+    prdc = pytest.importorskip("prdc")
+    from gan_zoo.metrics import manifold
+
+    rng = np.random.default_rng(n_real)
+    real = rng.normal(size=(n_real, 16)).astype(np.float32)
+    fake = (rng.normal(size=(n_fake, 16)) + shift).astype(np.float32)
+    theirs = prdc.compute_prdc(real_features=real, fake_features=fake, nearest_k=5)
+    ours = manifold.density_coverage(torch.from_numpy(real), torch.from_numpy(fake), chunk=37)
+    assert ours[keys.DENSITY] == pytest.approx(float(theirs["density"]), rel=1e-9, abs=1e-12)
+    assert ours[keys.COVERAGE] == pytest.approx(float(theirs["coverage"]), rel=1e-9, abs=1e-12)
+
+
+def test_density_coverage_of_a_collapse():
+    from gan_zoo.metrics import manifold
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(300, 8, generator=g)
+    same = manifold.density_coverage(real, torch.randn(300, 8, generator=g))
+    assert 0.7 < same[keys.DENSITY] < 1.3 and 0.8 < same[keys.COVERAGE] <= 1.0
+    # every sample on one real point: coverage collapses to a handful of the 300 balls
+    collapsed = manifold.density_coverage(real, real[:1].expand(300, -1))
+    assert collapsed[keys.COVERAGE] < 0.05 and collapsed[keys.DENSITY] >= 0.0
+
+
+# -- reference sets -------------------------------------------------------------------------
+
+
+def test_reference_indices_are_seeded_uniform_and_not_a_prefix():
+    from gan_zoo.metrics import realsets
+
+    a = realsets.reference_indices(10_000, 5_000, seed=0)
+    assert torch.equal(a, realsets.reference_indices(10_000, 5_000, seed=0))  # deterministic
+    assert not torch.equal(a, realsets.reference_indices(10_000, 5_000, seed=1))
+    assert len(a.unique()) == 5_000 and not torch.equal(a, torch.arange(5_000))
+    # uniform over the split: about half of the draw in each half of the split (not the first n)
+    assert abs(int((a < 5_000).sum()) - 2_500) < 150
+    assert torch.equal(realsets.reference_indices(10_000, 20_000), torch.arange(10_000))
+
+
+def test_reference_set_of_mnist(mnist_root):
+    from gan_zoo.data import get_dataset
+    from gan_zoo.metrics import realsets
+
+    test = get_dataset("mnist", root=mnist_root, train=False).x
+    ref = realsets.reference_set("mnist", 500, data_root=mnist_root)
+    assert (ref.split, ref.seed, ref.size) == ("test", realsets.REFERENCE_SEED, 500)
+    assert torch.equal(ref.images, test[realsets.reference_indices(len(test), 500, 0)])
+    assert not torch.equal(ref.images, test[:500])
+    assert realsets.reference_set("mnist", 50_000, data_root=mnist_root).size == len(test)
 
 
 def test_conditional_accuracy():
@@ -86,9 +158,10 @@ def test_true_mixture_samples_cover_every_mode(name, k):
 
 @pytest.mark.parametrize("name", ["ring8", "grid25"])
 def test_collapsed_generator_covers_one_mode(name):
-    from gan_zoo.data import MIXTURE_SIGMA, mixture_centers
+    from gan_zoo.data import dataset_info
 
-    centers, sigma = mixture_centers(name), MIXTURE_SIGMA[name]
+    info = dataset_info(name)
+    centers, sigma = info.mixture_centers(), info.sigma
     g = torch.Generator().manual_seed(0)
     x = centers[3] + sigma * torch.randn(2500, 2, generator=g)
     res = evaluate(x, dataset=name)
@@ -105,7 +178,7 @@ def test_evaluate_returns_every_key():
 
     res = evaluate(get_dataset("ring8", train=False, limit=100).x, dataset="ring8")
     for k in keys.METRIC_COLUMNS + [keys.MODES_TOTAL, keys.EVAL_SAMPLES,
-                                    keys.FEATURE_EXTRACTOR, keys.EVAL_WALL_S, MIFID_DISTANCE]:
+                                    keys.FEATURE_EXTRACTOR, keys.EVAL_WALL_S, keys.MIFID_DISTANCE]:
         assert k in res
     assert res[keys.EVAL_WALL_S] > 0
 
@@ -304,7 +377,10 @@ def mnist(mnist_root):
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("metrics-cache")
+    """A feature cache laid out as ``$GAN_ZOO_CACHE/metrics`` (the CLI test points there)."""
+    path = tmp_path_factory.mktemp("gan-zoo-cache") / "metrics"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -331,8 +407,14 @@ def test_real_mnist_scores(real_vs_real):
     assert r[keys.CONFIDENT_FRAC] > 0.95
     assert r[keys.COND_ACC] >= 0.99
     assert r[keys.EVAL_SAMPLES] == 10_000 and r[keys.FEATURE_EXTRACTOR] == "lenet"
+    assert r[keys.EVAL_PROTOCOL] == "protocol"
+    assert (r[keys.REFERENCE_SPLIT], r[keys.REFERENCE_SIZE], r[keys.REFERENCE_SEED]) == (
+        "given", 10_000, None)
+    # two real sets: coverage near 1, density near 1 (Naeem et al. 2020, k = 5)
+    assert r[keys.COVERAGE] > 0.9 and 0.8 < r[keys.DENSITY] < 1.2
+    assert r[keys.MODES_CONFIDENT] == 10
     # Unseen real images are not memorized: no MiFID penalty.
-    assert r[MIFID_DISTANCE] > mifid.EPS_BY_EXTRACTOR["lenet"]
+    assert r[keys.MIFID_DISTANCE] > mifid.EPS_BY_EXTRACTOR["lenet"]
     assert r[keys.MIFID] == r[keys.FID]
 
 
@@ -372,7 +454,7 @@ def test_fid_equals_an_independent_scipy_frechet_distance(mnist, real_vs_real):
 def test_mifid_penalizes_copies_of_training_images(mnist, cache, real_vs_real):
     copies = mnist["train10k"].x[:1000]
     r = evaluate(copies, dataset="mnist", data_root=mnist["root"], cache_dir=cache)
-    assert r[MIFID_DISTANCE] < 1e-4
+    assert r[keys.MIFID_DISTANCE] < 1e-4
     assert r[keys.MIFID] > 1000 * r[keys.FID]
 
 
@@ -407,6 +489,12 @@ def test_real_features_are_computed_once_per_cache(mnist, tmp_path, monkeypatch)
     assert reads["generated"] >= 2 * n  # generated samples are never cached
     assert second[keys.FID] == pytest.approx(first[keys.FID], rel=1e-9)
     assert second[keys.KID_MEAN] is not None  # KID subset size followed n = 300
+    # the reference: 300 test images drawn with seed 0, recorded
+    assert (second[keys.REFERENCE_SPLIT], second[keys.REFERENCE_SIZE],
+            second[keys.REFERENCE_SEED]) == ("test", 300, 0)
+    assert "300 samples, fewer than the protocol's 10000" in second[keys.EVAL_PROTOCOL]
+    assert list(tmp_path.glob("gan-zoo-mnist-test-seed0-n300-*"))
+    assert 0.0 <= second[keys.COVERAGE] <= 1.0 and second[keys.DENSITY] >= 0.0
     assert not list(tmp_path.glob("gan-zoo-scratch-*"))  # one-off files cleaned up
 
 
@@ -414,7 +502,92 @@ def test_real_stacked_mnist_covers_the_1000_modes(mnist_root):
     from gan_zoo.data import get_dataset
 
     ds = get_dataset("stacked-mnist", root=mnist_root, train=True, limit=26_000)
-    res = modes.class_modes(clf.predict(ds.x), log_probs=True)
+    from gan_zoo.data import dataset_info
+
+    rule = dataset_info("stacked-mnist").mode_rule
+    assert rule == "argmax"  # the published VEEGAN / PacGAN count
+    res = modes.class_modes(clf.predict(ds.x), log_probs=True, rule=rule)
     assert res[keys.MODES_TOTAL] == 1000
     assert res[keys.MODES] >= 990
     assert res[keys.MODE_KL] < 0.1
+
+
+def test_eval_command_and_runner_score_a_run_the_same_way(mnist, cache, tmp_path, monkeypatch):
+    """``gan-zoo eval`` writes what ``score_run`` (the runner's scorer) returns."""
+    import json
+
+    from click.testing import CliRunner
+
+    from gan_zoo.cli import cli
+    from gan_zoo.metrics import EvalOptions, score_run
+    from gan_zoo.spec import RunSpec
+    from gan_zoo.train import train_run
+
+    run = tmp_path / "run"
+    train_run(RunSpec(dataset="mnist", loss="ns", steps=2, batch_size=8, log_every=1, device="cpu"),
+              run, data_root=mnist["root"], progress=False)
+    monkeypatch.setenv("GAN_ZOO_CACHE", str(cache.parent))
+    out = CliRunner().invoke(cli, ["eval", str(run), "--n", "60", "--data-root", mnist["root"]])
+    assert out.exit_code == 0, out.output
+    written = json.loads((run / "metrics.json").read_text())
+    options = EvalOptions(samples=60, cache_dir=str(cache), samples_reason="gan-zoo eval --n")
+    direct = score_run(run, options, data_root=mnist["root"])
+    for k in (keys.EVAL_WALL_S,):
+        written.pop(k), direct.pop(k)
+    assert written == direct  # the same numbers, digit for digit
+    assert written[keys.EVAL_SAMPLES] == 60 and written[keys.FID] > 0
+
+
+# -- measurements a reviewer would accept ---------------------------------------------------
+
+
+def _blobs(mnist, n: int) -> dict:
+    """Grey blobs: black images with noise, and the blurred mean digit with noise."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(1)
+    black = (-1 + 0.1 * torch.randn(n, 1, 28, 28, generator=g)).clamp(-1, 1)
+    mean = mnist["train10k"].x.mean(0, keepdim=True)
+    k = torch.exp(-((torch.arange(9) - 4.0) ** 2) / 8.0)
+    k = k / k.sum()
+    blur = F.conv2d(F.conv2d(mean, k.view(1, 1, 1, 9), padding=(0, 4)), k.view(1, 1, 9, 1),
+                    padding=(4, 0))
+    blurred = (blur + 0.1 * torch.randn(n, 1, 28, 28, generator=g)).clamp(-1, 1)
+    return {"black": black, "blurred-mean": blurred}
+
+
+def test_grey_blobs_cover_no_digit_and_real_test_images_cover_ten(mnist):
+    for name, x in _blobs(mnist, 2000).items():
+        res = modes.class_modes(clf.predict(x), log_probs=True)
+        assert res[keys.MODES] == 0, name
+        # the argmax rule would have counted them as covering some digits
+        assert modes.class_modes(clf.predict(x), log_probs=True, rule="argmax")[keys.MODES] >= 1
+    real = modes.class_modes(clf.predict(mnist["test"].x), log_probs=True)
+    assert real[keys.MODES] == 10
+
+
+def test_blobs_score_low_coverage_through_evaluate(mnist, cache):
+    blobs = _blobs(mnist, 1000)["blurred-mean"]
+    r = evaluate(blobs, dataset="mnist", data_root=mnist["root"], cache_dir=cache,
+                 train_features=False)
+    assert r[keys.MODES] == 0 and r[keys.COVERAGE] < 0.05
+    digits = evaluate(mnist["train10k"].x[:1000], dataset="mnist", data_root=mnist["root"],
+                      cache_dir=cache, train_features=False)
+    assert digits[keys.MODES] == 10 and digits[keys.COVERAGE] > 0.8
+
+
+@pytest.mark.slow
+def test_random_training_images_score_near_zero_fid_against_the_reference(mnist_root, cache):
+    """5,000 random training images scored as generated: FID < 5 against the seeded uniform
+    reference; against the first 5,000 test images (the old reference) it is far higher."""
+    from gan_zoo.data import get_dataset
+
+    train = get_dataset("mnist", root=mnist_root, train=True).x
+    idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[:5000]
+    fake = train[idx]
+    r = evaluate(fake, dataset="mnist", data_root=str(mnist_root), cache_dir=cache,
+                 train_features=False)
+    assert r[keys.FID] < 5.0 and r[keys.REFERENCE_SIZE] == 5000
+    first = get_dataset("mnist", root=mnist_root, train=False, limit=5000).x
+    old = evaluate(fake, dataset="mnist", real=first, cache_dir=cache, train_features=False)
+    assert r[keys.FID] < old[keys.FID] - 3.0

@@ -111,6 +111,7 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     if gpus_per_run is None:
         gpus_per_run = 0.25 if dev.startswith("cuda") else 0.0
     evaluation = EvalOptions(samples=eval_samples or plan.samples(dataset),
+                             samples_reason="--eval-samples" if eval_samples else plan.samples_reason(),
                              feature_extractor=feature_extractor, inception_weights=inception_weights)
     _check_data(items, data_root, evaluation)
 

@@ -21,6 +21,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from gan_zoo.bench import columns as C
+from gan_zoo.data import is_points
 from gan_zoo.io import savefig_atomic
 from gan_zoo.metrics import keys
 
@@ -290,7 +291,7 @@ def plot_sample_grids(runs_df: pd.DataFrame, out_dir,
 
     if not _has(runs_df, C.RUN_DIR, C.DATASET):
         return None
-    images = runs_df[~runs_df[C.DATASET].isin(C.MIXTURE_DATASETS)]
+    images = runs_df[~runs_df[C.DATASET].map(is_points)]
     paths = []
     for (dataset, regs, params), sub in images.groupby(
             [C.DATASET, C.REGULARIZERS, C.PARAMS], sort=True):
@@ -322,7 +323,7 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
     the true mode centres marked, titled with the run's modes covered and high-quality share."""
     if not _has(runs_df, C.RUN_DIR, C.DATASET):
         return None
-    mixtures = runs_df[runs_df[C.DATASET].isin(C.MIXTURE_DATASETS)]
+    mixtures = runs_df[runs_df[C.DATASET].map(is_points)]
     if mixtures.empty:
         return None
     from gan_zoo.data import mixture_centers  # torch import only when mixtures exist

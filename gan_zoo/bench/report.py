@@ -22,14 +22,13 @@ from gan_zoo.bench.reading import (budget_lines, compute_table, curve_lines, ext
 from gan_zoo.bench.stats import COMPARISONS, fmt_p
 from gan_zoo.bench.tables import (check_results_format, collect_runs, compute_stats, has_replicates,
                                   summarize, write_tables)
+from gan_zoo.data import dataset_info, is_points
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import write_text_atomic
 from gan_zoo.metrics import keys
 
 __all__ = ["markdown_table", "fmt_number", "write_report", "rebuild"]
 
-#: Generated samples of the MNIST protocol (DESIGN.md); fewer is a quick budget.
-PROTOCOL_EVAL_SAMPLES = 10_000
 #: Longest list of runs spelled out in the reading; the rest are counted.
 MAX_LISTED = 12
 #: Pairwise rows shown in full; above this only the significant ones are shown.
@@ -114,13 +113,14 @@ def _status_lines(runs: pd.DataFrame) -> list[str]:
 def _eval_lines(runs: pd.DataFrame) -> list[str]:
     """Say so when image metrics used fewer samples than the protocol (a quick budget)."""
     lines = []
-    ok = runs[(runs[C.STATUS] == C.OK) & ~runs[C.DATASET].isin(C.MIXTURE_DATASETS)]
+    ok = runs[(runs[C.STATUS] == C.OK) & ~runs[C.DATASET].map(is_points)]
     for dataset, g in ok.groupby(C.DATASET, sort=True):
         n = pd.to_numeric(g[keys.EVAL_SAMPLES], errors="coerce").dropna()
-        if not n.empty and n.min() < PROTOCOL_EVAL_SAMPLES:
+        protocol = dataset_info(dataset).eval_samples
+        if not n.empty and protocol and n.min() < protocol:
             lines.append(f"Metrics on {dataset} were computed from {int(n.min()):,} generated samples, "
-                         f"fewer than the protocol's {PROTOCOL_EVAL_SAMPLES:,}; compare with "
-                         "published numbers with care.")
+                         f"fewer than the protocol's {protocol:,} (see the eval_protocol column); "
+                         "compare with published numbers with care.")
     return lines
 
 

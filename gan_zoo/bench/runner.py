@@ -16,7 +16,6 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -25,19 +24,10 @@ from gan_zoo.bench import columns as C
 from gan_zoo.bench.grid import GridItem
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import write_json_atomic
+from gan_zoo.metrics import EvalOptions, score_run
 from gan_zoo.runs import RunResult, is_complete
 
 __all__ = ["EvalOptions", "run_item", "run_grid", "default_workers", "write_skipped"]
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """How each run is scored (the same for every run of a grid)."""
-
-    samples: int
-    feature_extractor: str | None = None
-    inception_weights: str | None = None
-    cache_dir: str | None = None
 
 
 def write_skipped(item: GridItem, run_dir: Path) -> dict:
@@ -66,7 +56,7 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
     try:
         result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep)
         if result.status == runs.OK and not (run_dir / runs.METRICS_JSON).is_file():
-            metrics = evaluate_run(run_dir, spec, data_root, evaluation)
+            metrics = score_run(run_dir, evaluation, data_root=data_root)
             write_json_atomic(run_dir / runs.METRICS_JSON, metrics)
         if result.sweep != sweep:  # stored by an earlier version without its sweep
             result.sweep = dict(sweep)
@@ -83,23 +73,6 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         return result.to_dict()
 
 
-def evaluate_run(run_dir: Path, spec, data_root, evaluation: EvalOptions) -> dict:
-    """Score a trained run with ``evaluation.samples`` generated samples."""
-    import torch
-
-    from gan_zoo.metrics import evaluate
-    from gan_zoo.resolve import resolve_device
-    from gan_zoo.runs import load_run
-
-    run = load_run(run_dir, device=resolve_device(spec.device))
-    n = evaluation.samples
-    labels = None
-    if run.num_classes:  # conditional: ask for every class equally often
-        labels = torch.arange(n) % run.num_classes
-    generated = run.sample(n, labels=labels, seed=10_000 + spec.seed)
-    return evaluate(generated, dataset=spec.dataset, labels=labels, data_root=data_root, n=n,
-                    device=run.device, feature_extractor=evaluation.feature_extractor,
-                    inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir)
 
 
 def default_workers(device: str) -> int:
@@ -117,7 +90,6 @@ def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) 
     worker starts: the workers then only read them from the cache (without this, two
     workers finishing their first runs together would both compute them)."""
     from gan_zoo.metrics import warm_real_features
-
     from gan_zoo.resolve import resolve_device
 
     devices: dict[str, str] = {}
@@ -129,7 +101,8 @@ def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) 
             done = warm_real_features(
                 dataset, evaluation.samples, data_root=data_root, device=device,
                 feature_extractor=evaluation.feature_extractor,
-                inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir)
+                inception_weights=evaluation.inception_weights, cache_dir=evaluation.cache_dir,
+                reference_seed=evaluation.reference_seed)
         except Exception as exc:  # each run's own evaluation reports it, as a failed row
             print(f"gan-zoo: real-data features for {dataset} not prepared ahead "
                   f"({' '.join(str(exc).split())[:200]}); each run computes what it needs",

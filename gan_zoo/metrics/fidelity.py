@@ -299,6 +299,7 @@ def fidelity_metrics(
     cuda: bool = False,
     batch_size: int | None = None,
     keep_generated: tuple[str, ...] = (),
+    keep_real: tuple[str, ...] = (),
     generated_role: str = "generated",
 ) -> tuple[dict, dict[str, torch.Tensor]]:
     """IS, FID, KID and precision/recall in one ``torch_fidelity.calculate_metrics`` call.
@@ -307,8 +308,10 @@ def fidelity_metrics(
     input's features are cached by torch-fidelity under ``cache_dir`` as
     ``real_cache_name``. Returns the metrics under our key names (``is_*`` None when
     ``isc`` is off) and the generated features of the layers named in
-    ``keep_generated`` (``"fid"`` / ``"isc"``): to get them without a second pass,
-    input1 gets a one-off cache name, whose files are read back and deleted.
+    ``keep_generated`` (``"fid"`` / ``"isc"`` / ``"prc"``): to get them without a second
+    pass, input1 gets a one-off cache name, whose files are read back and deleted. The
+    real features of the layers in ``keep_real`` are read back from the real input's
+    cache files and returned under ``"real-<metric>"``.
     """
     import torch_fidelity
 
@@ -352,6 +355,14 @@ def fidelity_metrics(
             else:  # torch-fidelity named its cache files differently: recompute
                 kept[metric] = extract_features(generated_u8, extractor, layer,
                                                 weights_path=weights_path)
+        for metric in keep_real:
+            layer = layers[metric]
+            f = Path(cache_dir) / f"{real_cache_name}-{extractor}-features-{layer}.pt"
+            if f.is_file():
+                kept[f"real-{metric}"] = torch.load(f, map_location="cpu", weights_only=False)
+            else:
+                kept[f"real-{metric}"] = extract_features(real_u8, extractor, layer,
+                                                          weights_path=weights_path)
     finally:
         if scratch:
             for f in Path(cache_dir).glob(f"{scratch}-*"):
