@@ -7,7 +7,6 @@ separate objectives) and the figure links, and rebuilds everything from run fold
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Iterable
