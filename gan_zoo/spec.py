@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.settings import parse_value
+from gan_zoo.settings import check_value, parse_value
 
 #: Spec fields that describe where a run executes, not what it computes;
 #: they do not enter the run id.
@@ -39,7 +39,7 @@ class RunSpec:
     lr_d: float | None = None
     beta1: float | None = None
     beta2: float | None = None
-    clip: float | None = None  # weight clipping of D (wgan); None: objective default
+    clip: float | str | None = None  # D's weight clipping; None: objective default; "none": off
     nz: int = 100  # latent size
     width: int | None = None  # base channel width; None: backbone default
     d_norm: str | None = None  # batch | layer | none; None: batch unless a gradient penalty
@@ -48,6 +48,11 @@ class RunSpec:
     device: str = "auto"
     log_every: int = 50
     checkpoint_every: int = 500
+
+    def __post_init__(self) -> None:
+        """Every value checked here, before anything is written or trained."""
+        for name in self.field_names():
+            check_value(name, getattr(self, name))
 
     # -- construction -------------------------------------------------------
 

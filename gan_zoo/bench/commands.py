@@ -114,6 +114,7 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
                              samples_reason="--eval-samples" if eval_samples else plan.samples_reason(),
                              feature_extractor=feature_extractor, inception_weights=inception_weights)
     _check_data(items, data_root, evaluation)
+    _check_specs(items)
 
     prepare_out(out, resume=not no_resume)
     write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
@@ -149,6 +150,37 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
     click.echo(f"runs:    {paths['runs']}")
     click.echo(f"report:  {paths['report']}")
+    _fail_when_none_succeeded(todo, out)
+
+
+def _check_specs(items) -> None:
+    """Resolve every run of the grid before anything is written: a value no run can
+    take (an unknown ``reg_params`` name, ``d_norm=batch`` with a penalty) is one line
+    now, not a ``bench.json`` left behind and a grid of failed runs."""
+    from gan_zoo.errors import NotApplicableError
+    from gan_zoo.resolve import resolve
+
+    for it in items:
+        if not it.skip_reason:
+            try:
+                resolve(it.spec)
+            except NotApplicableError:
+                continue  # recorded as skipped by the runner, with this reason
+
+
+def _fail_when_none_succeeded(todo, out: Path) -> None:
+    """Exit 1 with one line when every run the grid trained failed."""
+    from gan_zoo.bench import columns as C
+    from gan_zoo.runs import FAILED, read_result
+
+    if not todo:
+        return
+    results = [read_result(out / C.RUNS_DIR / it.run_id) for it in todo]
+    if all(r is None or r.status == FAILED for r in results):
+        err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
+                          f"{out / C.RUNS_CSV} (column reason)")
+        err.exit_code = 1
+        raise err
 
 
 def _check_baseline(loss_names: list[str], baseline: str, comparisons: str) -> None:
