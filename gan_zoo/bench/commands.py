@@ -6,6 +6,8 @@ Kept next to the code they drive; ``gan_zoo.cli`` attaches them to the group.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from pathlib import Path
 
@@ -147,10 +149,19 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     on_done.close()
     from gan_zoo.bench.report import rebuild
 
+    if _none_succeeded(todo, out):
+        try:  # best effort: runs.csv lists each failure with its reason
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                rebuild([out], comparisons=comparisons, baseline=None)
+        except Exception:  # noqa: BLE001 - tables of nothing but failures; the line below matters
+            pass
+        err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
+                          f"{out / 'runs.csv'} (column reason) and each run's error.txt")
+        err.exit_code = 1
+        raise err
     paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
     click.echo(f"runs:    {paths['runs']}")
     click.echo(f"report:  {paths['report']}")
-    _fail_when_none_succeeded(todo, out)
 
 
 def _check_specs(items) -> None:
@@ -168,19 +179,13 @@ def _check_specs(items) -> None:
                 continue  # recorded as skipped by the runner, with this reason
 
 
-def _fail_when_none_succeeded(todo, out: Path) -> None:
-    """Exit 1 with one line when every run the grid trained failed."""
+def _none_succeeded(todo, out: Path) -> bool:
+    """True when the grid had runs to train and every one of them failed."""
     from gan_zoo.bench import columns as C
     from gan_zoo.runs import FAILED, read_result
 
-    if not todo:
-        return
     results = [read_result(out / C.RUNS_DIR / it.run_id) for it in todo]
-    if all(r is None or r.status == FAILED for r in results):
-        err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
-                          f"{out / C.RUNS_CSV} (column reason)")
-        err.exit_code = 1
-        raise err
+    return bool(todo) and all(r is None or r.status == FAILED for r in results)
 
 
 def _check_baseline(loss_names: list[str], baseline: str, comparisons: str) -> None:
