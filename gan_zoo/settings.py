@@ -87,7 +87,6 @@ MAX_SEED = 2**63 - 1
 #: name -> (test, what is allowed); None always passes (unset: the default applies)
 _POSITIVE_INT = (lambda v: _is_int(v) and v >= 1, "a positive integer")
 _RULES: dict[str, tuple[Any, str]] = {
-    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
     "lr_g": (lambda v: _is_real(v) and v > 0, "a finite number > 0"),
     "lr_d": (lambda v: _is_real(v) and v > 0, "a finite number > 0"),
     "beta1": (lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
@@ -115,6 +114,8 @@ def _is_real(v: Any) -> bool:
 def check_value(name: str, value: Any) -> None:
     """Refuse a value of setting or spec field ``name`` outside what it allows: one line
     naming the field, the value and the allowed range. ``None`` (unset) always passes."""
+    if name == "optimizer" and value is not None and value not in OPTIMIZERS:
+        raise GanZooError(f"unknown optimizer {value!r}; valid: {', '.join(OPTIMIZERS)}")
     rule = _RULES.get(name)
     if value is None or rule is None:
         return

@@ -150,13 +150,16 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     from gan_zoo.bench.report import rebuild
 
     if _none_succeeded(todo, out):
+        from gan_zoo.bench import columns as C
+        from gan_zoo.runs import ERROR_TXT
+
         try:  # best effort: runs.csv lists each failure with its reason
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 rebuild([out], comparisons=comparisons, baseline=None)
         except Exception:  # noqa: BLE001 - tables of nothing but failures; the line below matters
             pass
         err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
-                          f"{out / 'runs.csv'} (column reason) and each run's error.txt")
+                          f"{out / C.RUNS_CSV} (column reason) and each run's {ERROR_TXT}")
         err.exit_code = 1
         raise err
     paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
