@@ -133,6 +133,7 @@ def sample_command(run_dir, n, label, best, seed, out):
 
     if out is not None:
         _check_picture_format(out)
+    _check_spec_file(run_dir)
     run = load_run(run_dir)
     if label is not None and not run.num_classes:
         raise GanZooError("--label needs a conditional run; this one is not")
@@ -148,6 +149,20 @@ def sample_command(run_dir, n, label, best, seed, out):
     save_grid(x, path, nrow=grid_nrow(n),
               title=f"{run.spec.loss} on {run.spec.dataset}" + (f", label {label}" if label is not None else ""))
     click.echo(f"wrote {path}")
+
+
+def _check_spec_file(run_dir) -> None:
+    """A run folder's spec.json read and checked first: a malformed one is one line naming it."""
+    from pathlib import Path
+
+    from gan_zoo.io import read_json
+    from gan_zoo.runs import SPEC_JSON
+    from gan_zoo.spec import RunSpec
+
+    path = Path(run_dir) / SPEC_JSON
+    if not path.is_file():
+        raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
+    RunSpec.from_dict(read_json(path), source=str(path))
 
 
 def _check_picture_format(path: str) -> None:
@@ -178,11 +193,10 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
 
     from gan_zoo.io import write_json_atomic
     from gan_zoo.metrics import EvalOptions, score_run
-    from gan_zoo.runs import METRICS_JSON, SPEC_JSON
+    from gan_zoo.runs import METRICS_JSON
 
     run_dir = Path(run_dir)
-    if not (run_dir / SPEC_JSON).is_file():
-        raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
+    _check_spec_file(run_dir)
     metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
                                              inception_weights=inception_weights,
                                              samples_reason="gan-zoo eval --n"),

@@ -61,13 +61,22 @@ class RunSpec:
         return [f.name for f in fields(cls)]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunSpec":
-        unknown = sorted(set(data) - set(cls.field_names()))
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> "RunSpec":
+        """A spec from its dict; ``source`` (a file) prefixes any error line."""
+        where = f"{source}: " if source else ""
+        if not isinstance(data, dict):
+            raise GanZooError(f"{where}a run spec must be a JSON object of spec fields, got {type(data).__name__}")
+        unknown = sorted(set(map(str, data)) - set(cls.field_names()))
         if unknown:
             raise GanZooError(
-                f"unknown spec key(s) {', '.join(unknown)}; valid: {', '.join(cls.field_names())}"
+                f"{where}unknown spec key(s) {', '.join(unknown)}; valid: {', '.join(cls.field_names())}"
             )
-        return cls(**data)
+        if not source:
+            return cls(**data)
+        try:
+            return cls(**data)
+        except GanZooError as err:
+            raise GanZooError(f"{where}{err}") from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

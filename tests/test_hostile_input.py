@@ -279,3 +279,39 @@ def test_full_disk_one_line(tmp_path, monkeypatch):
     assert r.exit_code == 2 and "Traceback" not in r.output
     last = r.stderr.strip().splitlines()[-1]  # after the banner of a started training
     assert last.startswith("gan-zoo: error: disk full") and str(target) in last
+
+
+# ---------------------------------------------------------------------------
+# malformed files of a finished run: one line naming the file
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "bench"
+    r = invoke("bench", "--dataset", "ring8", "--budget", "smoke", "--steps", 3, "--losses", "ns",
+               "--out", out, "--workers", 1, "--quiet")
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.mark.parametrize("command,name,content", [
+    ("report", "log.csv", b'step,loss_d\n\x00\xff,"unterminated\n'),
+    ("report", "samples.npz", b"\x93NUMPY garbage"),
+    ("report", "result.json", b"[1]"),
+    ("report", "spec.json", b'{"seed": '),
+    ("eval", "spec.json", b"[1, 2]"),
+    ("sample", "spec.json", b'{"seed": -4}'),
+    ("sample", "spec.json", b'{"seed": '),
+])
+def test_malformed_run_files_one_line(command, name, content, finished, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(finished, out)
+    (run,) = (out / C.RUNS_DIR).iterdir()
+    (run / name).write_bytes(content)
+    before = _snapshot(out)
+    target = out if command == "report" else run
+    r = invoke(command, target, *(["--out", tmp_path / "s.png"] if command == "sample" else []))
+    assert_one_line(r, 2, str(run / name))
+    assert _snapshot(out) == before
