@@ -6,6 +6,7 @@ code 2; no traceback. Commands live next to the code they drive and are attached
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import click
@@ -34,6 +35,9 @@ class ZooGroup(click.Group):
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                _fail(f"disk full: no space left on the device writing {exc.filename or 'the output'}; "
+                      "free some space or choose another --out", 2)
             _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
         # standalone mode would exit 0 after a successful command
         sys.exit(0)
@@ -98,9 +102,13 @@ def train_command(dataset, loss, regularizers, steps, seed, out, sets, condition
     spec = base.with_overrides(parse_pairs(sets))
     res = resolve(spec)
     run_dir = Path(out) if out else Path("runs") / spec.run_id()
+    from gan_zoo.data import get_dataset
+
+    # the data is read before the banner: a problem with it is the one line printed
+    data = get_dataset(spec.dataset, root=data_root, train=True, device=res.device, seed=spec.seed)
     click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
                f"for {spec.steps} steps on {res.device} -> {run_dir}", err=True)
-    result = train_run(spec, run_dir, data_root=data_root)
+    result = train_run(spec, run_dir, data_root=data_root, data=data)
     click.echo(f"{result.status}: {result.steps} generator steps, {result.d_steps} critic steps, "
                f"{result.wall_s:.1f} s training" + (f"; {result.reason}" if result.reason else ""))
     click.echo(f"run folder: {run_dir} ({', '.join((SPEC_JSON, LOG_CSV, SAMPLES_PNG, BEST50_PNG, CURVES_PNG))})")
@@ -123,6 +131,9 @@ def sample_command(run_dir, n, label, best, seed, out):
     from gan_zoo.pictures import grid_nrow, save_grid
     from gan_zoo.runs import load_run
 
+    if out is not None:
+        _check_picture_format(out)
+    _check_spec_file(run_dir)
     run = load_run(run_dir)
     if label is not None and not run.num_classes:
         raise GanZooError("--label needs a conditional run; this one is not")
@@ -138,6 +149,31 @@ def sample_command(run_dir, n, label, best, seed, out):
     save_grid(x, path, nrow=grid_nrow(n),
               title=f"{run.spec.loss} on {run.spec.dataset}" + (f", label {label}" if label is not None else ""))
     click.echo(f"wrote {path}")
+
+
+def _check_spec_file(run_dir) -> None:
+    """A run folder's spec.json read and checked first: a malformed one is one line naming it."""
+    from pathlib import Path
+
+    from gan_zoo.io import read_json
+    from gan_zoo.runs import SPEC_JSON
+    from gan_zoo.spec import RunSpec
+
+    path = Path(run_dir) / SPEC_JSON
+    if not path.is_file():
+        raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
+    RunSpec.from_dict(read_json(path), source=str(path))
+
+
+def _check_picture_format(path: str) -> None:
+    """A picture path whose suffix matplotlib cannot write: one line listing the formats."""
+    from matplotlib.figure import Figure
+
+    formats = sorted(Figure().canvas.get_supported_filetypes())
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix not in formats:
+        raise GanZooError(f"--out {path}: unknown picture format {suffix or '(no suffix)'!r}; "
+                          f"valid: {', '.join(formats)}")
 
 
 @cli.command("eval")
@@ -157,11 +193,10 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
 
     from gan_zoo.io import write_json_atomic
     from gan_zoo.metrics import EvalOptions, score_run
-    from gan_zoo.runs import METRICS_JSON, SPEC_JSON
+    from gan_zoo.runs import METRICS_JSON
 
     run_dir = Path(run_dir)
-    if not (run_dir / SPEC_JSON).is_file():
-        raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
+    _check_spec_file(run_dir)
     metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
                                              inception_weights=inception_weights,
                                              samples_reason="gan-zoo eval --n"),

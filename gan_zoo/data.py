@@ -338,6 +338,26 @@ _FILE_FOLDERS = {
 _PRETTY = {"MNIST": "MNIST", "FashionMNIST": "Fashion-MNIST", "CIFAR10": "CIFAR-10"}
 
 
+def _check_idx_files(folder: pathlib.Path, pretty: str) -> None:
+    """Refuse an MNIST-style ``*-idx?-ubyte`` file whose size disagrees with its header
+    (a truncated download), naming the file and the fix."""
+    for path in sorted(folder.glob("*-idx*-ubyte")):
+        with open(path, "rb") as f:
+            head = f.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            dims = f.read(4 * ndim)
+        size = path.stat().st_size
+        ok = len(head) == 4 and head[:2] == b"\0\0" and ndim > 0 and len(dims) == 4 * ndim
+        if ok:
+            n = 1
+            for i in range(ndim):
+                n *= int.from_bytes(dims[4 * i:4 * i + 4], "big")
+            ok = size == 4 + 4 * ndim + n  # ubyte data (type 0x08)
+        if not ok:
+            raise GanZooError(f"{pretty} file {path} is truncated or corrupt ({size} bytes); delete it and "
+                              f"download it again, or check it against the published checksums")
+
+
 @functools.lru_cache(maxsize=8)
 def _read_torchvision(class_name: str, root: str, train: bool):
     """uint8 images ``(N, C, H, W)`` and int64 labels via a torchvision dataset class.
@@ -348,6 +368,8 @@ def _read_torchvision(class_name: str, root: str, train: bool):
     import torch
 
     cls = _torchvision_class(class_name)
+    folder = pathlib.Path(root) / _FILE_FOLDERS[class_name]
+    _check_idx_files(folder, _PRETTY[class_name])  # truncated files: say so, not "offline?"
     ds = None
     with quiet():
         try:
@@ -361,7 +383,6 @@ def _read_torchvision(class_name: str, root: str, train: bool):
             except Exception:  # any failure here means "not available", reported below
                 ds = None
     if ds is None:
-        folder = pathlib.Path(root) / _FILE_FOLDERS[class_name]
         raise DataUnavailableError(
             f"{_PRETTY[class_name]} not found under {folder} and could not be downloaded "
             f"(offline?); put the files there or point gan-zoo at them with "
@@ -501,10 +522,15 @@ def _read_folder(path: str, size: int, limit: int | None) -> torch.Tensor:
         if limit is not None and len(arrays) >= limit:
             break
         try:
-            with Image.open(p) as im:
-                im = ImageOps.fit(im.convert("RGB"), (size, size),
-                                  method=Image.Resampling.BICUBIC, centering=(0.5, 0.5))
-                arrays.append(np.asarray(im, dtype=np.uint8))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(p) as im:
+                    im = ImageOps.fit(im.convert("RGB"), (size, size),
+                                      method=Image.Resampling.BICUBIC, centering=(0.5, 0.5))
+                    arrays.append(np.asarray(im, dtype=np.uint8))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise GanZooError(f"{p}: image larger than the limit of {Image.MAX_IMAGE_PIXELS:,} pixels "
+                              f"(a decompression bomb?); remove it or shrink it") from None
         except (UnidentifiedImageError, OSError, ValueError):
             skipped += 1
     if skipped:

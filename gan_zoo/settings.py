@@ -15,6 +15,7 @@ of ``gan-zoo bench`` both use them.
 from __future__ import annotations
 
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -22,7 +23,7 @@ from typing import Any
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["TrainSettings", "parse_value", "parse_pairs"]
+__all__ = ["TrainSettings", "check_value", "parse_value", "parse_pairs", "split_outside_brackets"]
 
 OPTIMIZERS = ("adam", "rmsprop")
 
@@ -40,10 +41,8 @@ class TrainSettings:
     clip: float | None = None  # clip D's weights to [-clip, clip] after each D update
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise GanZooError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
-        if not isinstance(self.n_critic, int) or isinstance(self.n_critic, bool) or self.n_critic < 1:
-            raise GanZooError(f"n_critic must be a positive integer, got {self.n_critic!r}")
+        for name in self.names():
+            check_value(name, getattr(self, name))
 
     @classmethod
     def names(cls) -> list[str]:
@@ -64,11 +63,65 @@ class TrainSettings:
         values = {}
         for name in self.names():
             value = getattr(source, name)
-            values[name] = getattr(self, name) if value is None else value
+            if value == OFF:  # clip=none: switched off, whatever the objective's default
+                values[name] = None
+            else:
+                values[name] = getattr(self, name) if value is None else value
         return TrainSettings(**values)
 
     def record(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.names()}
+
+
+# ---------------------------------------------------------------------------
+# checking values: one place for the spec's fields and the training settings
+
+#: A spec value that switches a setting off where ``None`` would take the objective's
+#: default: ``--set clip=none`` stores ``"none"``, so WGAN runs without clipping.
+OFF = "none"
+#: settings whose ``none`` means off, not "the default"
+SWITCHABLE = ("clip",)
+#: the largest seed torch.manual_seed takes
+MAX_SEED = 2**63 - 1
+
+#: name -> (test, what is allowed); None always passes (unset: the default applies)
+_POSITIVE_INT = (lambda v: _is_int(v) and v >= 1, "a positive integer")
+_RULES: dict[str, tuple[Any, str]] = {
+    "lr_g": (lambda v: _is_real(v) and v > 0, "a finite number > 0"),
+    "lr_d": (lambda v: _is_real(v) and v > 0, "a finite number > 0"),
+    "beta1": (lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "beta2": (lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "clip": (lambda v: v == OFF or (_is_real(v) and v > 0), "a finite number > 0, or none (no clipping)"),
+    "seed": (lambda v: _is_int(v) and 0 <= v <= MAX_SEED, f"an integer in 0..{MAX_SEED} (2**63-1)"),
+    "n_critic": _POSITIVE_INT, "steps": _POSITIVE_INT, "batch_size": _POSITIVE_INT,
+    "nz": _POSITIVE_INT, "width": _POSITIVE_INT, "log_every": _POSITIVE_INT,
+    "checkpoint_every": _POSITIVE_INT,
+    "reg_params": (lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_real(x)
+                                                         for k, x in v.items()),
+                   'a JSON object of numbers, e.g. {"soft-labels.real_low": 0.8}'),
+    "conditional": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_value(name: str, value: Any) -> None:
+    """Refuse a value of setting or spec field ``name`` outside what it allows: one line
+    naming the field, the value and the allowed range. ``None`` (unset) always passes."""
+    if name == "optimizer" and value is not None and value not in OPTIMIZERS:
+        raise GanZooError(f"unknown optimizer {value!r}; valid: {', '.join(OPTIMIZERS)}")
+    rule = _RULES.get(name)
+    if value is None or rule is None:
+        return
+    test, allowed = rule
+    if not test(value):
+        raise GanZooError(f"{name}={value!r} is not allowed; {name} must be {allowed}")
 
 
 # ---------------------------------------------------------------------------
@@ -89,6 +142,8 @@ def parse_value(key: str, text: str, hint: Any) -> Any:
     """Parse ``text`` to the type ``hint`` of field ``key`` (bool, int, float, str, dict)."""
     kinds, optional = _kinds(hint)
     text = str(text).strip()
+    if key in SWITCHABLE and text.lower() in ("none", "off"):
+        return OFF
     if optional and text.lower() in _NONE:
         return None
     kind = kinds[0]
@@ -102,7 +157,7 @@ def parse_value(key: str, text: str, hint: Any) -> Any:
         if kind is int:
             return int(text)
         if kind is float:
-            return float(text)
+            return float(text)  # nan / inf are parsed here and refused by check_value
         if kind is dict:
             value = json.loads(text)
             if not isinstance(value, dict):
@@ -125,9 +180,34 @@ def parse_pairs(pairs, *, many: bool = False) -> dict[str, str | list[str]]:
         if not sep or not key:
             raise GanZooError(f"--set expects KEY={'V1[,V2...]' if many else 'VALUE'}, got {pair!r}")
         value = value.strip()
-        if many:
-            # a JSON object (reg_params) keeps its commas
-            out[key] = [value] if value.startswith("{") else value.split(",")
+        if many:  # a JSON object (reg_params) keeps its commas
+            out[key] = split_outside_brackets(value)
         else:
             out[key] = value
     return out
+
+
+def split_outside_brackets(text: str) -> list[str]:
+    """Split a sweep ``V1,V2`` at the commas outside brackets and quotes:
+    ``'{"a.x": 1, "a.y": 2},{"a.x": 3}'`` -> two JSON objects."""
+    parts, depth, quote, start = [], 0, "", 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1  # skip the escaped character
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "{[(":
+            depth += 1
+        elif ch in "}])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]

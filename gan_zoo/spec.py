@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.settings import parse_value
+from gan_zoo.settings import check_value, parse_value
 
 #: Spec fields that describe where a run executes, not what it computes;
 #: they do not enter the run id.
@@ -39,7 +39,7 @@ class RunSpec:
     lr_d: float | None = None
     beta1: float | None = None
     beta2: float | None = None
-    clip: float | None = None  # weight clipping of D (wgan); None: objective default
+    clip: float | str | None = None  # D's weight clipping; None: objective default; "none": off
     nz: int = 100  # latent size
     width: int | None = None  # base channel width; None: backbone default
     d_norm: str | None = None  # batch | layer | none; None: batch unless a gradient penalty
@@ -49,6 +49,11 @@ class RunSpec:
     log_every: int = 50
     checkpoint_every: int = 500
 
+    def __post_init__(self) -> None:
+        """Every value checked here, before anything is written or trained."""
+        for name in self.field_names():
+            check_value(name, getattr(self, name))
+
     # -- construction -------------------------------------------------------
 
     @classmethod
@@ -56,13 +61,22 @@ class RunSpec:
         return [f.name for f in fields(cls)]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunSpec":
-        unknown = sorted(set(data) - set(cls.field_names()))
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> "RunSpec":
+        """A spec from its dict; ``source`` (a file) prefixes any error line."""
+        where = f"{source}: " if source else ""
+        if not isinstance(data, dict):
+            raise GanZooError(f"{where}a run spec must be a JSON object of spec fields, got {type(data).__name__}")
+        unknown = sorted(set(map(str, data)) - set(cls.field_names()))
         if unknown:
             raise GanZooError(
-                f"unknown spec key(s) {', '.join(unknown)}; valid: {', '.join(cls.field_names())}"
+                f"{where}unknown spec key(s) {', '.join(unknown)}; valid: {', '.join(cls.field_names())}"
             )
-        return cls(**data)
+        if not source:
+            return cls(**data)
+        try:
+            return cls(**data)
+        except GanZooError as err:
+            raise GanZooError(f"{where}{err}") from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -6,6 +6,8 @@ Kept next to the code they drive; ``gan_zoo.cli`` attaches them to the group.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from pathlib import Path
 
@@ -114,6 +116,7 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
                              samples_reason="--eval-samples" if eval_samples else plan.samples_reason(),
                              feature_extractor=feature_extractor, inception_weights=inception_weights)
     _check_data(items, data_root, evaluation)
+    _check_specs(items)
 
     prepare_out(out, resume=not no_resume)
     write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
@@ -146,9 +149,46 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     on_done.close()
     from gan_zoo.bench.report import rebuild
 
+    if _none_succeeded(todo, out):
+        from gan_zoo.bench import columns as C
+        from gan_zoo.runs import ERROR_TXT
+
+        try:  # best effort: runs.csv lists each failure with its reason
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                rebuild([out], comparisons=comparisons, baseline=None)
+        except Exception:  # noqa: BLE001 - tables of nothing but failures; the line below matters
+            pass
+        err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
+                          f"{out / C.RUNS_CSV} (column reason) and each run's {ERROR_TXT}")
+        err.exit_code = 1
+        raise err
     paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
     click.echo(f"runs:    {paths['runs']}")
     click.echo(f"report:  {paths['report']}")
+
+
+def _check_specs(items) -> None:
+    """Resolve every run of the grid before anything is written: a value no run can
+    take (an unknown ``reg_params`` name, ``d_norm=batch`` with a penalty) is one line
+    now, not a ``bench.json`` left behind and a grid of failed runs."""
+    from gan_zoo.errors import NotApplicableError
+    from gan_zoo.resolve import resolve
+
+    for it in items:
+        if not it.skip_reason:
+            try:
+                resolve(it.spec)
+            except NotApplicableError:
+                continue  # recorded as skipped by the runner, with this reason
+
+
+def _none_succeeded(todo, out: Path) -> bool:
+    """True when the grid had runs to train and every one of them failed."""
+    from gan_zoo.bench import columns as C
+    from gan_zoo.runs import FAILED, read_result
+
+    results = [read_result(out / C.RUNS_DIR / it.run_id) for it in todo]
+    return bool(todo) and all(r is None or r.status == FAILED for r in results)
 
 
 def _check_baseline(loss_names: list[str], baseline: str, comparisons: str) -> None:

@@ -32,13 +32,16 @@ FIXED_SECONDS = 15.0
 def step_seconds(spec, data_root, threads: int) -> float:
     """Seconds per plain generator step of ``spec``'s backbone, measured here.
 
-    Two short runs of different lengths, timed, and the difference divided by the
-    difference in steps: what a run costs besides its steps (building the networks,
-    first-call allocations) cancels out instead of inflating the per-step figure.
+    The probe is the grid's own run (its objective, regularizers, ``reg_params`` and
+    every swept setting), shortened. Two short runs of different lengths, timed, and
+    the difference divided by the difference in steps: what a run costs besides its
+    steps (building the networks, first-call allocations) cancels out instead of
+    inflating the per-step figure. The result, a step of this run, is converted to
+    plain steps with :func:`relative_cost`.
     """
     from gan_zoo.train import torch_threads, train_run
 
-    probe = spec.replace(loss="ns", regularizers="none", n_critic=1, steps=1, log_every=1)
+    probe = spec.replace(steps=1, log_every=1)
 
     def timed(steps: int) -> float:
         t0 = time.perf_counter()
@@ -48,7 +51,8 @@ def step_seconds(spec, data_root, threads: int) -> float:
     with torch_threads(threads):
         timed(1)  # warm-up: data, allocations
         short, long = timed(CALIBRATION_STEPS), timed(3 * CALIBRATION_STEPS)
-    return max(long - short, 1e-9) / (2 * CALIBRATION_STEPS)
+    per_run_step = max(long - short, 1e-9) / (2 * CALIBRATION_STEPS)
+    return per_run_step / (relative_cost(probe) / probe.steps)
 
 
 def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) -> float:

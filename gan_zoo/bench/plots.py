@@ -342,8 +342,7 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
             fig, axes = _panels(len(order), 2.8, extra_h=0.5)
         for ax, loss in zip(axes, order):
             row = chosen[loss]
-            with np.load(Path(row[C.RUN_DIR]) / C.SAMPLES_NPZ) as npz:
-                x = np.asarray(npz["x"], dtype=float).reshape(-1, 2)
+            x = _read_samples(Path(row[C.RUN_DIR]) / C.SAMPLES_NPZ)
             # modes as open red rings under the points, so they never hide what G made
             ax.scatter(centers[:, 0], centers[:, 1], marker="o", s=70, facecolors="none",
                        edgecolors="tab:red", lw=1.2, zorder=1)
@@ -382,3 +381,15 @@ def plot_all(runs_df: pd.DataFrame, curves_df: pd.DataFrame, summary_df: pd.Data
         "mixtures": plot_mixture_samples(runs_df, out_dir, summary_df),
     }
     return {k: v for k, v in made.items() if v}
+
+
+def _read_samples(path: Path) -> np.ndarray:
+    """A run's stored 2-D samples, read as plain arrays; a malformed file is one line."""
+    from gan_zoo.errors import GanZooError
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return np.asarray(npz["x"], dtype=float).reshape(-1, 2)
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise GanZooError(f"{path}: not a readable samples file ({type(exc).__name__}); "
+                          "remove it and run the same bench command again to rewrite it") from None

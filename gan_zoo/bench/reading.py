@@ -21,6 +21,7 @@ import pandas as pd
 from gan_zoo.bench import columns as C
 from gan_zoo.bench.plots import setting_prose
 from gan_zoo.bench.stats import can_reject, fmt_p, n_comparisons, outlook, seeds_needed, tiers
+from gan_zoo.data import is_points
 from gan_zoo.metrics import keys
 
 __all__ = ["budget_lines", "extractor_lines", "verdict_lines", "curve_lines", "tier_map",
@@ -154,7 +155,7 @@ def extractor_lines(runs: pd.DataFrame) -> list[str]:
             text += "" if n.nunique() == 1 else f" (up to {int(n.max()):,})"
         lines.append(text + ".")
         extractors = sorted(set(sub[keys.FEATURE_EXTRACTOR].dropna().astype(str)))
-        if dataset in C.MIXTURE_DATASETS or not extractors:
+        if not extractors or is_points(dataset):
             continue
         if extractors == ["lenet"]:
             lines.append(f"FID on {dataset} uses gan-zoo's lenet MNIST classifier features: the "

@@ -91,6 +91,9 @@ def _run_row(run_dir: Path) -> dict:
     result = read_json(run_dir / C.RESULT_JSON)
     spec = read_json(run_dir / C.SPEC_JSON) if (run_dir / C.SPEC_JSON).is_file() else {}
     metrics = read_json(run_dir / C.METRICS_JSON) if (run_dir / C.METRICS_JSON).is_file() else {}
+    for name, value in ((C.RESULT_JSON, result), (C.SPEC_JSON, spec), (C.METRICS_JSON, metrics)):
+        if not isinstance(value, dict):
+            raise GanZooError(f"{run_dir / name}: not a JSON object; restore it or remove the run folder")
     status = result.get("status")
     if status not in C.STATUSES:
         raise GanZooError(
@@ -141,6 +144,9 @@ def _read_log(run_id: str, run_dir: Path) -> pd.DataFrame | None:
         log = pd.read_csv(path, on_bad_lines="skip")
     except pd.errors.EmptyDataError:
         return None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise GanZooError(f"{path}: not a readable CSV log ({type(exc).__name__}); restore it or "
+                          "remove the run folder") from None
     if C.STEP not in log.columns or log.empty:
         return None
     log[C.STEP] = pd.to_numeric(log[C.STEP], errors="coerce")

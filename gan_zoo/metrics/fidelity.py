@@ -287,6 +287,36 @@ _TF_KEYS = {
 }
 
 
+def _numpy_globals() -> list:
+    """What a pickled numpy array needs (torch-fidelity stores FID statistics as numpy)."""
+    import numpy as np
+
+    kinds = ("float64", "float32", "float16", "int64", "int32", "uint8", "bool")
+    return [np.zeros(1).__reduce__()[0], np.ndarray, np.dtype, *(type(np.dtype(k)) for k in kinds)]
+
+
+def load_cached(path: str | os.PathLike):
+    """Read a cached features or statistics file without running code: tensors, numpy
+    arrays and plain containers only. Anything else (a crafted pickle) is refused with
+    one line naming the file."""
+    from gan_zoo.errors import GanZooError
+
+    try:
+        with torch.serialization.safe_globals(_numpy_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure: the file is not ours to trust
+        kind = type(exc).__name__
+        raise GanZooError(f"cached features {path} are not plain tensors or arrays ({kind}); refusing to "
+                          "read it: delete the file and the features are computed again") from None
+
+
+def verify_cache(cache_dir: str | os.PathLike, cache_name: str) -> None:
+    """Check every file torch-fidelity would read back for input ``cache_name`` (it
+    unpickles them with ``weights_only=False``) loads as plain data; see load_cached."""
+    for path in sorted(Path(cache_dir).glob(f"{cache_name}-*.pt")):
+        load_cached(path)
+
+
 def fidelity_metrics(
     generated_u8: torch.Tensor,
     real_u8: torch.Tensor,
@@ -343,6 +373,7 @@ def fidelity_metrics(
         verbose=False,
     )
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    verify_cache(cache_dir, real_cache_name)  # before torch-fidelity unpickles any of them
     try:
         with quiet():
             raw = torch_fidelity.calculate_metrics(**kwargs)
@@ -351,7 +382,7 @@ def fidelity_metrics(
             layer = layers[metric]
             f = Path(cache_dir) / f"{scratch}-{extractor}-features-{layer}.pt"
             if f.is_file():
-                kept[metric] = torch.load(f, map_location="cpu", weights_only=False)
+                kept[metric] = load_cached(f)
             else:  # torch-fidelity named its cache files differently: recompute
                 kept[metric] = extract_features(generated_u8, extractor, layer,
                                                 weights_path=weights_path)
@@ -359,7 +390,7 @@ def fidelity_metrics(
             layer = layers[metric]
             f = Path(cache_dir) / f"{real_cache_name}-{extractor}-features-{layer}.pt"
             if f.is_file():
-                kept[f"real-{metric}"] = torch.load(f, map_location="cpu", weights_only=False)
+                kept[f"real-{metric}"] = load_cached(f)
             else:
                 kept[f"real-{metric}"] = extract_features(real_u8, extractor, layer,
                                                           weights_path=weights_path)
