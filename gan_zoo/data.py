@@ -533,12 +533,12 @@ def _read_folder(path: str, size: int, limit: int | None) -> torch.Tensor:
                               f"(a decompression bomb?); remove it or shrink it") from None
         except (UnidentifiedImageError, OSError, ValueError):
             skipped += 1
-    if skipped:
-        warnings.warn(f"{FOLDER_PREFIX}{path}: skipped {skipped} unreadable image file(s)")
-    if not arrays:
+    if not arrays:  # the one line, with no warning before it
         raise GanZooError(
             f"{FOLDER_PREFIX}{path}: no readable images ({', '.join(IMAGE_SUFFIXES)}) "
-            f"under {folder.resolve()}"
+            f"under {folder.resolve()}" + (f" ({skipped} unreadable)" if skipped else "")
         )
+    if skipped:
+        warnings.warn(f"{FOLDER_PREFIX}{path}: skipped {skipped} unreadable image file(s)")
     x = torch.from_numpy(np.stack(arrays))  # (N, H, W, 3)
     return x.permute(0, 3, 1, 2).contiguous()

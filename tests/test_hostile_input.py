@@ -251,6 +251,7 @@ def test_decompression_bomb_one_line(tmp_path, monkeypatch):
 def test_late_data_error_has_no_banner(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / "broken.png").write_bytes(b"not a picture")  # no warning before the line either
     out = tmp_path / "run"
     r = invoke("train", "--dataset", f"folder:{empty}", "--steps", 2, "--out", out)
     assert_one_line(r, 2, "no readable images")

@@ -290,6 +290,6 @@ def test_cli_train_offline_message(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["train", "--data-root", str(empty), "--out", str(tmp_path / "x")])
     assert r.exit_code == 2
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
-    assert len(lines) == 2 and lines[0].startswith("training")  # the announcement, then the error
-    assert str(empty) in lines[1] and "--data-root" in lines[1] and "Traceback" not in r.output
+    assert len(lines) == 1 and lines[0].startswith("gan-zoo: error:")  # no announcement before it
+    assert str(empty) in lines[0] and "--data-root" in lines[0] and "Traceback" not in r.output
     assert not (tmp_path / "x").exists()

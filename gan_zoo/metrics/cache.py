@@ -74,8 +74,6 @@ def train_features(dataset, data_root, extractor, weights_path, weights_sha, ima
 
 def _train_features_uncached(dataset, data_root, extractor, weights_path, weights_sha,
                              image_size, prepare, cache_dir: Path, device):
-    import torch
-
     from gan_zoo.data import get_dataset
     from gan_zoo.io import save_torch_atomic
     from gan_zoo.metrics import fidelity

@@ -305,14 +305,13 @@ def load_cached(path: str | os.PathLike):
         with torch.serialization.safe_globals(_numpy_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure: the file is not ours to trust
-        kind = type(exc).__name__
-        raise GanZooError(f"cached features {path} are not plain tensors or arrays ({kind}); refusing to "
-                          "read it: delete the file and the features are computed again") from None
+        raise GanZooError(f"cached features {path} are not plain tensors or arrays ({type(exc).__name__}); "
+                          "refusing to read it: delete the file and the features are computed again") from None
 
 
 def verify_cache(cache_dir: str | os.PathLike, cache_name: str) -> None:
-    """Check every file torch-fidelity would read back for input ``cache_name`` (it
-    unpickles them with ``weights_only=False``) loads as plain data; see load_cached."""
+    """Before torch-fidelity unpickles (weights_only=False) the cache files of input
+    ``cache_name``: each must load as plain data (:func:`load_cached`)."""
     for path in sorted(Path(cache_dir).glob(f"{cache_name}-*.pt")):
         load_cached(path)
 
@@ -373,7 +372,7 @@ def fidelity_metrics(
         verbose=False,
     )
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    verify_cache(cache_dir, real_cache_name)  # before torch-fidelity unpickles any of them
+    verify_cache(cache_dir, real_cache_name)
     try:
         with quiet():
             raw = torch_fidelity.calculate_metrics(**kwargs)
