@@ -6,6 +6,7 @@ code 2; no traceback. Commands live next to the code they drive and are attached
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -100,10 +101,34 @@ def train_command(dataset, loss, regularizers, steps, seed, out, sets, condition
     run_dir = Path(out) if out else Path("runs") / spec.run_id()
     click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
                f"for {spec.steps} steps on {res.device} -> {run_dir}", err=True)
-    result = train_run(spec, run_dir, data_root=data_root)
+    with _writer_of(run_dir, "--out run folder"):
+        result = train_run(spec, run_dir, data_root=data_root)
     click.echo(f"{result.status}: {result.steps} generator steps, {result.d_steps} critic steps, "
                f"{result.wall_s:.1f} s training" + (f"; {result.reason}" if result.reason else ""))
     click.echo(f"run folder: {run_dir} ({', '.join((SPEC_JSON, LOG_CSV, SAMPLES_PNG, BEST50_PNG, CURVES_PNG))})")
+
+
+@contextlib.contextmanager
+def _writer_of(folder, what: str):
+    """Hold ``folder``'s write lock (one writer per folder) and clear the temporaries a killed
+    writer left there; a folder this command created and then wrote nothing into is removed."""
+    from pathlib import Path
+
+    from gan_zoo.io import remove_stale_temporaries
+    from gan_zoo.lock import LOCK_FILE, folder_lock
+
+    folder = Path(folder)
+    created = not folder.exists()
+    ok = False
+    try:
+        with folder_lock(folder, what):
+            remove_stale_temporaries(folder)
+            yield folder
+            ok = True
+    finally:
+        if created and not ok and folder.is_dir() and [p.name for p in folder.iterdir()] == [LOCK_FILE]:
+            (folder / LOCK_FILE).unlink()
+            folder.rmdir()
 
 
 @cli.command("sample")

@@ -44,6 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_zoo.accel import Accel
+from gan_zoo.checkpoints import resume_state, rng_bytes
 from gan_zoo.data import Dataset, get_dataset
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import save_torch_atomic, write_json_atomic, write_text_atomic
@@ -115,8 +116,10 @@ class Trainer:
         self.opt_g = _optimizer(self.g.parameters(), res, res.lr_g)
         self.opt_d = _optimizer(self.d.parameters(), res, res.lr_d)
         # separate streams, so adding a regularizer does not shift the data or the noise
-        self.data_gen = torch.Generator(device=dev).manual_seed(spec.seed * 3 + 1)
-        self.noise_gen = torch.Generator(device=dev).manual_seed(spec.seed * 3 + 2)
+        # data indices and noise come from CPU streams (as data.py promises), so a run draws
+        # the same batches and latents on any device; the regularizers' stream is the device's
+        self.data_gen = torch.Generator(device="cpu").manual_seed(spec.seed * 3 + 1)
+        self.noise_gen = torch.Generator(device="cpu").manual_seed(spec.seed * 3 + 2)
         self.reg_gen = torch.Generator(device=dev).manual_seed(spec.seed * 3 + 3)
         self.steps_done = 0
         self.d_steps = 0
@@ -135,21 +138,25 @@ class Trainer:
             "step": self.steps_done, "d_steps": self.d_steps, "wall": self.wall, "log": self.log,
             "run_id": self.res.spec.run_id(),
         }
-        if torch.cuda.is_available():
-            st["cuda_rng"] = torch.cuda.get_rng_state_all()
+        if _on_cuda(self.res.device):  # never initialise CUDA in a CPU run
+            st["cuda_rng"] = torch.cuda.get_rng_state(torch.device(self.res.device))
         return st
 
     def load(self, st: dict) -> None:
+        """Restore a state read by :func:`gan_zoo.checkpoints.read_checkpoint` (CPU tensors,
+        wherever they were saved): network and optimizer tensors follow the parameters'
+        device (Adam's step counters stay on the CPU), random states become CPU bytes."""
         self.g.load_state_dict(st["g"])
         self.d.load_state_dict(st["d"])
         self.opt_g.load_state_dict(st["opt_g"])
         self.opt_d.load_state_dict(st["opt_d"])
-        self.data_gen.set_state(st["data_gen"])
-        self.noise_gen.set_state(st["noise_gen"])
-        self.reg_gen.set_state(st["reg_gen"])
-        torch.set_rng_state(st["torch_rng"])
-        if "cuda_rng" in st and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(st["cuda_rng"])
+        self.data_gen.set_state(rng_bytes(st["data_gen"]))
+        self.noise_gen.set_state(rng_bytes(st["noise_gen"]))
+        self.reg_gen.set_state(rng_bytes(st["reg_gen"]))
+        torch.set_rng_state(rng_bytes(st["torch_rng"]))
+        cuda_rng = st.get("cuda_rng")
+        if _on_cuda(self.res.device) and isinstance(cuda_rng, Tensor):
+            torch.cuda.set_rng_state(rng_bytes(cuda_rng), torch.device(self.res.device))
         self.steps_done, self.d_steps, self.wall, self.log = st["step"], st["d_steps"], st["wall"], st["log"]
 
     def save_checkpoint(self) -> None:
@@ -172,8 +179,8 @@ class Trainer:
     # -- one step -------------------------------------------------------------
 
     def _z(self, n: int) -> Tensor:
-        g = self.noise_gen
-        return torch.randn(n, self.res.spec.nz, generator=g, device=g.device)
+        z = torch.randn(n, self.res.spec.nz, generator=self.noise_gen)
+        return z if self.res.device == "cpu" else z.to(self.res.device, non_blocking=True)
 
     def _G(self, z: Tensor, y: Tensor | None) -> Tensor:
         with self.accel.autocast(self.res.device):
@@ -331,6 +338,10 @@ class Trainer:
         self.log.append(row)
 
 
+def _on_cuda(device: str) -> bool:
+    return str(device).startswith("cuda")
+
+
 def _progress(total: int, done: int, spec: RunSpec, progress: bool | None):
     """A tqdm bar on a terminal (``progress=None``), never when ``progress`` is False."""
     if progress is False or (progress is None and not sys.stderr.isatty()):
@@ -370,13 +381,8 @@ def train_run(
     if data is None:  # before anything is written: missing data leaves no half folder
         data = get_dataset(spec.dataset, root=data_root, train=True, device=res.device, seed=spec.seed)
     if run_dir is not None:
+        trainer_state = resume_state(run_dir, run_dir / CHECKPOINT, spec.run_id())
         run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt = run_dir / CHECKPOINT
-        if ckpt.is_file():
-            trainer_state = torch.load(ckpt, map_location=res.device, weights_only=False)
-            if trainer_state.get("run_id") != spec.run_id():
-                raise GanZooError(f"{run_dir} holds a different run ({trainer_state.get('run_id')}); "
-                                  "choose another --out or remove that folder")
         write_json_atomic(run_dir / SPEC_JSON, spec.to_dict())
     trainer = Trainer(res, data, run_dir=run_dir, accel=accel)
     if trainer_state is not None:

@@ -6,6 +6,7 @@ Kept next to the code they drive; ``gan_zoo.cli`` attaches them to the group.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -115,40 +116,64 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
                              feature_extractor=feature_extractor, inception_weights=inception_weights)
     _check_data(items, data_root, evaluation)
 
-    prepare_out(out, resume=not no_resume)
-    write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
-                     baseline=baseline, comparisons=comparisons)
-    done_before = completed_count(items, out)
-    skipped = sum(bool(it.skip_reason) for it in items)
-    todo = [it for it in items if not it.skip_reason]
-    click.echo(f"grid: {len(items)} runs ({len(todo)} to train, {skipped} not applicable), "
-               f"{plan.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
-               f"{evaluation.samples} evaluation samples; {done_before} already complete in {out}", err=True)
-    _say_outlook(seeds, len(loss_names), comparisons, baseline)
-    secs = None
-    if todo and done_before < len(items):
-        from gan_zoo.bench.estimate import estimate_seconds
+    with _bench_lock(out):  # one writer per results folder
+        prepare_out(out, resume=not no_resume)
+        write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
+                         baseline=baseline, comparisons=comparisons)
+        done_before = completed_count(items, out)
+        skipped = sum(bool(it.skip_reason) for it in items)
+        todo = [it for it in items if not it.skip_reason]
+        click.echo(f"grid: {len(items)} runs ({len(todo)} to train, {skipped} not applicable), "
+                   f"{plan.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
+                   f"{evaluation.samples} evaluation samples; {done_before} already complete in {out}", err=True)
+        _say_outlook(seeds, len(loss_names), comparisons, baseline)
+        secs = None
+        if todo and done_before < len(items):
+            from gan_zoo.bench.estimate import estimate_seconds
 
-        secs = estimate_seconds(todo, out, workers=workers, data_root=data_root,
-                                eval_samples=evaluation.samples)
-        from gan_zoo.bench.progress import duration
+            secs = estimate_seconds(todo, out, workers=workers, data_root=data_root,
+                                    eval_samples=evaluation.samples)
+            from gan_zoo.bench.progress import duration
 
-        click.echo(f"estimate: about {duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
-    on_done = _progress(items, todo, out, done_before, secs, quiet)
-    try:
-        run_grid(items, out, data_root=data_root, evaluation=evaluation, workers=workers,
-                 executor=executor, ray_address=ray_address, gpus_per_run=gpus_per_run, on_done=on_done)
-    except KeyboardInterrupt:
+            click.echo(f"estimate: about {duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
+        on_done = _progress(items, todo, out, done_before, secs, quiet)
+        try:
+            run_grid(items, out, data_root=data_root, evaluation=evaluation, workers=workers,
+                     executor=executor, ray_address=ray_address, gpus_per_run=gpus_per_run, on_done=on_done)
+        except KeyboardInterrupt:
+            on_done.close()
+            click.echo(f"gan-zoo: interrupted; {completed_count(items, out)} of {len(items)} runs complete "
+                       f"in {out}; run the same command again to resume", err=True)
+            sys.exit(130)
         on_done.close()
-        click.echo(f"gan-zoo: interrupted; {completed_count(items, out)} of {len(items)} runs complete "
-                   f"in {out}; run the same command again to resume", err=True)
-        sys.exit(130)
-    on_done.close()
-    from gan_zoo.bench.report import rebuild
+        from gan_zoo.bench.report import rebuild
 
-    paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
-    click.echo(f"runs:    {paths['runs']}")
-    click.echo(f"report:  {paths['report']}")
+        paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
+        click.echo(f"runs:    {paths['runs']}")
+        click.echo(f"report:  {paths['report']}")
+
+
+@contextlib.contextmanager
+def _bench_lock(out: Path):
+    """Hold ``out``'s write lock for the whole command and clear the temporaries a killed
+    writer left in it; a second command on the same --out refuses, naming the holder."""
+    from gan_zoo.io import remove_stale_temporaries
+    from gan_zoo.lock import folder_lock
+
+    try:
+        lock = folder_lock(out, "--out")
+        lock.__enter__()
+    except OSError as exc:
+        raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); "
+                          "choose a folder you can write to") from None
+    try:
+        remove_stale_temporaries(out)
+        yield out
+    except BaseException:
+        if not lock.__exit__(*sys.exc_info()):
+            raise
+    else:
+        lock.__exit__(None, None, None)
 
 
 def _check_baseline(loss_names: list[str], baseline: str, comparisons: str) -> None:

@@ -53,6 +53,7 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         torch.set_num_threads(threads)
     spec = RunSpec.from_dict(spec_dict)
     run_dir = Path(run_dir)
+    _test_only_worker_death(spec.run_id())
     try:
         result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep)
         if result.status == runs.OK and not (run_dir / runs.METRICS_JSON).is_file():
@@ -73,6 +74,17 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         return result.to_dict()
 
 
+
+
+def _test_only_worker_death(run_id: str) -> None:
+    """TEST-ONLY fault injection (not a user feature): in a worker process, the run whose
+    id contains ``$_GAN_ZOO_TEST_KILL_RUN`` kills its own worker with SIGKILL, as the OOM
+    killer would. The driver process is never killed."""
+    import multiprocessing as mp
+
+    target = os.environ.get("_GAN_ZOO_TEST_KILL_RUN")
+    if target and target in run_id and mp.current_process().name != "MainProcess":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def default_workers(device: str) -> int:
@@ -204,36 +216,116 @@ def _preload() -> None:
 
 
 def _run_pool(pending, args, workers, threads, on_done, prepare: Callable[[], None]) -> list[dict]:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    """Run the items on ``workers`` worker processes, at most ``workers`` in flight.
 
-    ctx = mp.get_context("spawn")  # no fork of a process that already runs torch threads
+    A worker that dies (SIGKILL, the OOM killer) breaks the pool: the runs that were in
+    flight are then retried one at a time, each alone in a fresh worker, so the run that
+    kills its worker again is the one recorded ``failed`` ("worker killed by signal 9")
+    while the others complete; the pool is rebuilt for the rest of the grid.
+    """
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     results = []
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(threads,))
+    queue = deque(zip(pending, args))
+    pool = _new_pool(workers, threads)
     try:
-        # start the workers now (one per submitted task) so that their start-up overlaps
-        # the driver's preparation; runs are handed out only once it is done
+        # start the workers now so that their start-up overlaps the driver's
+        # preparation; runs are handed out only once it is done
         for _ in range(min(workers, len(pending))):
             pool.submit(_preload)
         prepare()
-        futures = {pool.submit(run_item, *a): item for item, a in zip(pending, args)}
-        remaining = set(futures)
-        while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+        inflight: dict = {}
+        while queue or inflight:
+            while queue and len(inflight) < workers:
+                item, a = queue.popleft()
+                inflight[pool.submit(run_item, *a)] = (item, a)
+            done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
+            broken = []
             for fut in done:
-                res = fut.result()
+                item, a = inflight.pop(fut)
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    broken.append((item, a))
+                    continue
                 results.append(res)
                 if on_done:
-                    on_done(futures[fut], res)
+                    on_done(item, res)
+            if not broken:
+                continue
+            # the pool is gone: every run still in flight broke with it
+            for fut, (item, a) in list(inflight.items()):
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    broken.append((item, a))
+                    continue
+                results.append(res)
+                if on_done:
+                    on_done(item, res)
+            inflight.clear()
+            _stop(pool)
+            for item, a in broken:
+                res = _run_alone(a, threads)
+                results.append(res)
+                if on_done:
+                    on_done(item, res)
+            if queue:
+                pool = _new_pool(workers, threads)
     except BaseException:
         # interrupted: stop the workers now; their runs resume from checkpoints next time
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop(pool)
         raise
     pool.shutdown(wait=True)
     return results
+
+
+def _new_pool(workers: int, threads: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")  # no fork of a process that already runs torch threads
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(threads,))
+
+
+def _stop(pool) -> None:
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_alone(a: tuple, threads: int) -> dict:
+    """Retry one run whose worker died, alone in a fresh worker; if that worker dies too,
+    record the run ``failed`` with how it died (one line, no traceback)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _new_pool(1, threads)
+    fut = pool.submit(run_item, *a)
+    procs = list(getattr(pool, "_processes", {}).values())
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        pass
+    finally:
+        _stop(pool)
+    code = next((p.exitcode for p in procs if p.exitcode), None)
+    for p in procs:
+        p.join(timeout=5)
+        code = code or p.exitcode
+    how = (f"worker killed by signal {-code}" if code and code < 0
+           else f"worker exited with code {code}" if code else "worker died")
+    spec_dict, sweep, run_dir = a[0], a[1], Path(a[2])
+    from gan_zoo.spec import RunSpec
+
+    reason = f"{how} (twice; the run was retried once on its own)"
+    result = RunResult.failed(RunSpec.from_dict(spec_dict).run_id(), reason,
+                              device=spec_dict.get("device", ""), sweep=sweep)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runs.write_result(run_dir, result)
+    return result.to_dict()
 
 
 def prepare_out(out: Path, resume: bool) -> None:
