@@ -99,10 +99,12 @@ def train_command(dataset, loss, regularizers, steps, seed, out, sets, condition
     spec = base.with_overrides(parse_pairs(sets))
     res = resolve(spec)
     run_dir = Path(out) if out else Path("runs") / spec.run_id()
-    click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
-               f"for {spec.steps} steps on {res.device} -> {run_dir}", err=True)
+    def announce():  # after the checkpoint was read: a refusal stays the only line
+        click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
+                   f"for {spec.steps} steps on {res.device} -> {run_dir}", err=True)
+
     with _writer_of(run_dir, "--out run folder"):
-        result = train_run(spec, run_dir, data_root=data_root)
+        result = train_run(spec, run_dir, data_root=data_root, announce=announce)
     click.echo(f"{result.status}: {result.steps} generator steps, {result.d_steps} critic steps, "
                f"{result.wall_s:.1f} s training" + (f"; {result.reason}" if result.reason else ""))
     click.echo(f"run folder: {run_dir} ({', '.join((SPEC_JSON, LOG_CSV, SAMPLES_PNG, BEST50_PNG, CURVES_PNG))})")

@@ -362,13 +362,15 @@ def train_run(
     artifacts: bool = True,
     accel: Accel | None = None,
     sweep: dict | None = None,
+    announce=None,
 ) -> RunResult:
     """Train one combination; write it to ``run_dir`` (resuming from its checkpoint).
 
     Returns a RunResult; a non-finite loss ends the run with status ``diverged``
     instead of raising. Bad specs raise GanZooError before any training.
     ``accel`` sets the speed switches (default :meth:`Accel.auto` for the device);
-    ``sweep`` (the grid's ``--set`` values) is recorded in ``result.json``.
+    ``sweep`` (the grid's ``--set`` values) is recorded in ``result.json``;
+    ``announce()`` is called once the checkpoint has been read and training starts.
     """
     res = resolve(spec)
     run_dir = Path(run_dir) if run_dir is not None else None
@@ -387,6 +389,8 @@ def train_run(
     trainer = Trainer(res, data, run_dir=run_dir, accel=accel)
     if trainer_state is not None:
         trainer.load(trainer_state)
+    if announce is not None:
+        announce()
     # the 2-D mixtures' small MLPs gain nothing from intra-op threads and lose a lot
     # to thread hand-offs when the machine is busy: train them on one thread
     with torch_threads(1 if data.kind == "points" and res.device == "cpu" else None):
