@@ -70,7 +70,11 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
               help="local: worker processes on this machine; ray: one Ray task per run.")
 @click.option("--ray-address", default=None, help="Address of a running Ray cluster [default: a local one].")
 @click.option("--gpus-per-run", type=float, default=None,
-              help="GPUs each Ray task asks for; fractions pack runs on one GPU [default: 0.25 with a GPU, else 0].")
+              help="GPUs each Ray task asks for; fractions pack runs on one GPU [default: 1/--runs-per-gpu "
+                   "with a GPU, else 0].")
+@click.option("--runs-per-gpu", type=int, default=None,
+              help="Runs sharing each GPU (local workers per GPU; Ray: --gpus-per-run 1/N) [default: 4: "
+                   "one small run leaves a GPU mostly idle].")
 @click.option("--eval-samples", type=int, default=None,
               help="Generated samples scored per run [default: the budget's].")
 @feature_extractor_option
@@ -84,18 +88,19 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @click.option("--quiet", is_flag=True,
               help="No progress bar and no line per finished run.")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
-                  workers, executor, ray_address, gpus_per_run, eval_samples, feature_extractor,
+                  workers, executor, ray_address, gpus_per_run, runs_per_gpu, eval_samples, feature_extractor,
                   inception_weights, no_resume, baseline, comparisons, quiet):
     """Train and score every objective x regularizer x seed (x --set sweep) combination."""
     from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list, parse_sweeps
-    from gan_zoo.bench.runner import (EvalOptions, completed_count, default_workers, prepare_out,
-                                      run_grid)
+    from gan_zoo.bench.runner import (DEFAULT_RUNS_PER_GPU, EvalOptions, completed_count, default_workers,
+                                      prepare_out, run_grid)
     from gan_zoo.bench.tables import write_bench_meta
     from gan_zoo.resolve import resolve_device
 
     dev = resolve_device(device)
     plan = budget_for(budget, dev)
-    for label, value in (("--workers", workers), ("--eval-samples", eval_samples)):
+    for label, value in (("--workers", workers), ("--eval-samples", eval_samples),
+                         ("--runs-per-gpu", runs_per_gpu)):
         if value is not None and value < 1:
             raise GanZooError(f"{label} must be a positive integer, got {value}")
     if gpus_per_run is not None and gpus_per_run < 0:
@@ -108,9 +113,12 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
                         regularizers=parse_regularizer_list(regularizers), seeds=seeds,
                         sweeps=parse_sweeps(sets), budget=plan, steps=steps, device=device)
     out = out or Path("results") / f"{dataset.replace(':', '_').replace('/', '_')}-{plan.name}"
-    workers = workers or default_workers(dev)
+    if runs_per_gpu is not None and not dev.startswith("cuda"):
+        raise GanZooError(f"--runs-per-gpu applies to a GPU device only; this grid runs on {dev}")
+    runs_per_gpu = runs_per_gpu or DEFAULT_RUNS_PER_GPU
+    workers = workers or default_workers(dev, runs_per_gpu)
     if gpus_per_run is None:
-        gpus_per_run = 0.25 if dev.startswith("cuda") else 0.0
+        gpus_per_run = 1.0 / runs_per_gpu if dev.startswith("cuda") else 0.0
     evaluation = EvalOptions(samples=eval_samples or plan.samples(dataset),
                              samples_reason="--eval-samples" if eval_samples else plan.samples_reason(),
                              feature_extractor=feature_extractor, inception_weights=inception_weights)
