@@ -82,7 +82,11 @@ def losses_command(name: str | None) -> None:
 @click.option("--conditional", is_flag=True, help="Condition G and D on the class label (seed 003).")
 @data_root_option
 @device_option
-def train_command(dataset, loss, regularizers, steps, seed, out, sets, conditional, data_root, device):
+@click.option("--precision", type=click.Choice(["fp32", "tf32", "bf16"]), default=None,
+              help="Numeric precision [default: fp32 on the CPU, tf32 on a GPU]; recorded in "
+                   "result.json, and part of the run id unless fp32.")
+def train_command(dataset, loss, regularizers, steps, seed, out, sets, conditional, data_root, device,
+                  precision):
     """Train one (dataset, objective, regularizers, seed) run into a folder."""
     from pathlib import Path
 
@@ -97,11 +101,16 @@ def train_command(dataset, loss, regularizers, steps, seed, out, sets, condition
     if steps is not None:
         base = base.replace(steps=steps)
     spec = base.with_overrides(parse_pairs(sets))
+    if precision is not None or "precision" not in dict(parse_pairs(sets)):
+        from gan_zoo.precision import default_precision
+        from gan_zoo.resolve import resolve_device
+
+        spec = spec.replace(precision=precision or default_precision(resolve_device(spec.device)))
     res = resolve(spec)
     run_dir = Path(out) if out else Path("runs") / spec.run_id()
     def announce():  # after the checkpoint was read: a refusal stays the only line
         click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
-                   f"for {spec.steps} steps on {res.device} -> {run_dir}", err=True)
+                   f"for {spec.steps} steps on {res.device} ({spec.precision}) -> {run_dir}", err=True)
 
     with _writer_of(run_dir, "--out run folder"):
         result = train_run(spec, run_dir, data_root=data_root, announce=announce)

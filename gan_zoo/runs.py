@@ -68,6 +68,7 @@ class RunResult:
     d_steps: int = 0
     wall_s: float = 0.0  # pure training time, summed over resumptions
     device: str = "cpu"
+    precision: str = "fp32"  # fp32 | tf32 | bf16 (gan_zoo.precision)
     diverged_step: int | None = None
     backbone: str = ""
     resolved: dict = field(default_factory=dict)

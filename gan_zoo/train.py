@@ -47,6 +47,7 @@ from gan_zoo.accel import Accel
 from gan_zoo.checkpoints import resume_state, rng_bytes
 from gan_zoo.data import Dataset, get_dataset
 from gan_zoo.errors import GanZooError
+from gan_zoo.precision import accel_for, check_precision, set_backend_flags
 from gan_zoo.io import save_torch_atomic, write_json_atomic, write_text_atomic
 from gan_zoo.regularizers import StepContext
 from gan_zoo.resolve import Resolved, build_networks, resolve
@@ -101,7 +102,9 @@ class Trainer:
         self.res, self.data, self.g_reals = res, data, g_reals
         self.run_dir = Path(run_dir) if run_dir is not None else None
         spec, dev = res.spec, res.device
-        self.accel = Accel.auto(dev) if accel is None else accel
+        check_precision(spec.precision, dev)
+        set_backend_flags(spec.precision, dev)
+        self.accel = accel_for(spec.precision, dev) if accel is None else accel
         self.hooks = res.hooks  # implied regularizers first, then the named ones
         torch.manual_seed(spec.seed)  # network init, dropout and spectral-norm vectors
         self.num_classes = data.num_classes if spec.conditional else 0
@@ -322,6 +325,7 @@ class Trainer:
         else:
             result = RunResult.ok(res.spec.run_id(), **common)
         result.run_dir = str(self.run_dir or "")
+        result.precision = res.spec.precision
         return result
 
     def _append_log(self, out: dict, t0: float) -> None:
@@ -373,6 +377,7 @@ def train_run(
     ``announce()`` is called once the checkpoint has been read and training starts.
     """
     res = resolve(spec)
+    check_precision(spec.precision, res.device)
     run_dir = Path(run_dir) if run_dir is not None else None
     trainer_state = None
     if run_dir is not None:

@@ -75,6 +75,9 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @click.option("--runs-per-gpu", type=int, default=None,
               help="Runs sharing each GPU (local workers per GPU; Ray: --gpus-per-run 1/N) [default: 4: "
                    "one small run leaves a GPU mostly idle].")
+@click.option("--precision", type=click.Choice(["fp32", "tf32", "bf16"]), default=None,
+              help="Numeric precision of every run [default: fp32 on the CPU, tf32 on a GPU]; in runs.csv "
+                   "(train_precision) and part of the run ids unless fp32.")
 @click.option("--eval-samples", type=int, default=None,
               help="Generated samples scored per run [default: the budget's].")
 @feature_extractor_option
@@ -88,7 +91,7 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @click.option("--quiet", is_flag=True,
               help="No progress bar and no line per finished run.")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
-                  workers, executor, ray_address, gpus_per_run, runs_per_gpu, eval_samples, feature_extractor,
+                  workers, executor, ray_address, gpus_per_run, runs_per_gpu, precision, eval_samples, feature_extractor,
                   inception_weights, no_resume, baseline, comparisons, quiet):
     """Train and score every objective x regularizer x seed (x --set sweep) combination."""
     from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list, parse_sweeps
@@ -112,6 +115,7 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     items = expand_grid(dataset=dataset, losses=loss_names,
                         regularizers=parse_regularizer_list(regularizers), seeds=seeds,
                         sweeps=parse_sweeps(sets), budget=plan, steps=steps, device=device)
+    items = _with_precision(items, precision, dev)
     out = out or Path("results") / f"{dataset.replace(':', '_').replace('/', '_')}-{plan.name}"
     if runs_per_gpu is not None and not dev.startswith("cuda"):
         raise GanZooError(f"--runs-per-gpu applies to a GPU device only; this grid runs on {dev}")
@@ -159,6 +163,23 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
         paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
         click.echo(f"runs:    {paths['runs']}")
         click.echo(f"report:  {paths['report']}")
+
+
+def _with_precision(items, precision, dev):
+    """Every item at ``precision`` (default for the device), unless ``--set precision=``
+    already chose it."""
+    import dataclasses
+
+    from gan_zoo.precision import check_precision, default_precision
+
+    chosen = precision or default_precision(dev)
+    out = []
+    for it in items:
+        if precision is not None or it.spec.precision == "fp32":
+            it = dataclasses.replace(it, spec=it.spec.replace(precision=chosen))
+        check_precision(it.spec.precision, dev)
+        out.append(it)
+    return out
 
 
 @contextlib.contextmanager
