@@ -24,9 +24,10 @@ One generator step, in order:
 Speed switches (:class:`Accel`) change how the networks run, never what the loop
 computes: bf16 autocast around the network forward passes only (losses, penalties and
 optimizer state stay fp32), channels-last memory layout, and ``torch.compile``. On a
-GPU the first two are on by default; on the CPU all are off. Nothing inside a step
-waits for the device except the finiteness check, which runs every step on the CPU
-(where it costs nothing) and only at log steps on a GPU.
+GPU channels-last is on, and bf16 autocast with ``precision="bf16"``
+(:mod:`gan_zoo.precision`); on the CPU all are off. Nothing inside a step waits for the
+device: the finiteness check syncs every step on the CPU (where it costs nothing); on a
+GPU a device-side flag records the first non-finite step exactly, read at log steps.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class StepOutcome:
 
     status: str  # ok | diverged
     reason: str = ""
+    step: int | None = None  # the first step with a non-finite loss (diverged)
 
 
 class Trainer:
@@ -129,6 +131,10 @@ class Trainer:
         self.wall = 0.0
         self.log: list[dict] = []
         self.prob = res.objective.reports_probability
+        #: check the losses' finiteness with a host sync every step (free on the CPU); on a
+        #: GPU a device-side flag and step counter record the first bad step exactly and
+        #: the host reads them at log steps only
+        self.sync_every_step = dev == "cpu"
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -288,14 +294,26 @@ class Trainer:
         self.g.train()
         self.d.train()
         t0 = time.perf_counter()
+        if not self.sync_every_step:  # device-side: the step counter and the first bad step
+            dev_step = torch.full((), self.steps_done, dtype=torch.long, device=device)
+            first_bad = torch.full((), -1, dtype=torch.long, device=device)
         try:
             while self.steps_done < total:
                 log = (self.steps_done + 1) % log_every == 0 or self.steps_done + 1 == total
                 out = self.step(log=log)
-                check_now = log or device == "cpu"  # a host sync costs nothing on CPU
-                if check_now and not bool(torch.isfinite(out["d_loss"] + out["g_loss"])):
-                    outcome = StepOutcome(DIVERGED, f"non-finite loss at step {self.steps_done} "
-                                          f"(d_loss={out['d_loss'].item():.4g}, g_loss={out['g_loss'].item():.4g})")
+                finite = torch.isfinite(out["d_loss"] + out["g_loss"])
+                bad_step = None
+                if self.sync_every_step:
+                    bad_step = None if bool(finite) else self.steps_done
+                else:
+                    dev_step += 1
+                    first_bad = torch.where(~finite & (first_bad < 0), dev_step, first_bad)
+                    if log and int(first_bad) >= 0:
+                        bad_step = int(first_bad)
+                if bad_step is not None:
+                    outcome = StepOutcome(DIVERGED, f"non-finite loss at step {bad_step} "
+                                          f"(d_loss={out['d_loss'].item():.4g}, g_loss={out['g_loss'].item():.4g})",
+                                          step=bad_step)
                     self._append_log(out, t0)
                     break
                 if log:
@@ -322,6 +340,7 @@ class Trainer:
                       backbone=res.backbone, resolved={**res.record(), "accel": asdict(self.accel)})
         if outcome.status == DIVERGED:
             result = RunResult.diverged(res.spec.run_id(), reason=outcome.reason, **common)
+            result.diverged_step = outcome.step or self.steps_done
         else:
             result = RunResult.ok(res.spec.run_id(), **common)
         result.run_dir = str(self.run_dir or "")

@@ -85,3 +85,33 @@ def test_score_moves_labels_to_the_run_device(tmp_path):
     run = Run(tmp_path, RunSpec(), {}, torch.nn.Identity(), D(), "points", "meta")
     run.score(torch.zeros(3, 2), [1, 2, 3])
     assert seen["y"].device.type == "meta" and seen["y"].dtype == torch.long
+
+
+def test_device_side_finiteness_check_records_the_exact_step():
+    """The GPU way (no host sync per step), exercised on the CPU: the first bad step is
+    recorded exactly although the host looks only at the log step."""
+    import math
+
+    from gan_zoo import losses as losses_mod
+    from gan_zoo.losses import Wasserstein, register_loss
+    from gan_zoo.train import Trainer
+
+    class NanAfterFive(Wasserstein):
+        calls = 0
+
+        def d_loss(self, real_logits, fake_logits, real_target=None, fake_target=None):
+            type(self).calls += 1
+            base = super().d_loss(real_logits, fake_logits, real_target, fake_target)
+            return base * math.nan if type(self).calls > 5 else base
+
+    register_loss("test-nan-dev")(NanAfterFive)
+    try:
+        t = Trainer(RunSpec(dataset="ring8", loss="test-nan-dev", steps=50, n_critic=1, log_every=10,
+                            batch_size=8))
+        t.sync_every_step = False
+        outcome = t.run()
+        assert outcome.status == "diverged" and outcome.step == 6 and "step 6" in outcome.reason
+        assert t.steps_done == 10  # noticed at the log step
+        assert t.result(outcome).diverged_step == 6
+    finally:
+        losses_mod._REGISTRY.unregister("test-nan-dev")
