@@ -6,6 +6,7 @@ code 2; no traceback. Commands live next to the code they drive and are attached
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sys
 
@@ -85,7 +86,11 @@ def losses_command(name: str | None) -> None:
 @click.option("--conditional", is_flag=True, help="Condition G and D on the class label (seed 003).")
 @data_root_option
 @device_option
-def train_command(dataset, loss, regularizers, steps, seed, out, sets, conditional, data_root, device):
+@click.option("--precision", type=click.Choice(["fp32", "tf32", "bf16"]), default=None,
+              help="Numeric precision [default: fp32 on the CPU, tf32 on a GPU]; recorded in "
+                   "result.json, and part of the run id unless fp32.")
+def train_command(dataset, loss, regularizers, steps, seed, out, sets, conditional, data_root, device,
+                  precision):
     """Train one (dataset, objective, regularizers, seed) run into a folder."""
     from pathlib import Path
 
@@ -100,18 +105,50 @@ def train_command(dataset, loss, regularizers, steps, seed, out, sets, condition
     if steps is not None:
         base = base.replace(steps=steps)
     spec = base.with_overrides(parse_pairs(sets))
+    if precision is not None or "precision" not in dict(parse_pairs(sets)):
+        from gan_zoo.precision import default_precision
+        from gan_zoo.resolve import resolve_device
+
+        spec = spec.replace(precision=precision or default_precision(resolve_device(spec.device)))
     res = resolve(spec)
     run_dir = Path(out) if out else Path("runs") / spec.run_id()
     from gan_zoo.data import get_dataset
 
     # the data is read before the banner: a problem with it is the one line printed
     data = get_dataset(spec.dataset, root=data_root, train=True, device=res.device, seed=spec.seed)
-    click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
-               f"for {spec.steps} steps on {res.device} -> {run_dir}", err=True)
-    result = train_run(spec, run_dir, data_root=data_root, data=data)
+
+    def announce():  # after the checkpoint was read: a refusal stays the only line
+        click.echo(f"training {spec.loss} on {spec.dataset} ({res.backbone}, {spec.regularizers}) "
+                   f"for {spec.steps} steps on {res.device} ({spec.precision}) -> {run_dir}", err=True)
+
+    with _writer_of(run_dir, "--out run folder"):
+        result = train_run(spec, run_dir, data_root=data_root, data=data, announce=announce)
     click.echo(f"{result.status}: {result.steps} generator steps, {result.d_steps} critic steps, "
                f"{result.wall_s:.1f} s training" + (f"; {result.reason}" if result.reason else ""))
     click.echo(f"run folder: {run_dir} ({', '.join((SPEC_JSON, LOG_CSV, SAMPLES_PNG, BEST50_PNG, CURVES_PNG))})")
+
+
+@contextlib.contextmanager
+def _writer_of(folder, what: str):
+    """Hold ``folder``'s write lock (one writer per folder) and clear the temporaries a killed
+    writer left there; a folder this command created and then wrote nothing into is removed."""
+    from pathlib import Path
+
+    from gan_zoo.io import remove_stale_temporaries
+    from gan_zoo.lock import LOCK_FILE, folder_lock
+
+    folder = Path(folder)
+    created = not folder.exists()
+    ok = False
+    try:
+        with folder_lock(folder, what):
+            remove_stale_temporaries(folder)
+            yield folder
+            ok = True
+    finally:
+        if created and not ok and folder.is_dir() and [p.name for p in folder.iterdir()] == [LOCK_FILE]:
+            (folder / LOCK_FILE).unlink()
+            folder.rmdir()
 
 
 @cli.command("sample")

@@ -7,7 +7,8 @@ folder refuses with one line that names the holder (pid, command, start time).
 The lock is ``fcntl.flock`` on a small file in the folder. The operating system
 releases it when the holding process ends, however it ends (SIGKILL, the OOM
 killer, a power cut), so a lock file left by a dead process never blocks: the
-next command simply takes it. The file's text only describes the holder.
+next command simply takes it. The file's text only describes the live holder; it is
+emptied when the holder finishes normally.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ def folder_lock(folder: str | os.PathLike, what: str = "results folder") -> Iter
                 "command": " ".join(["gan-zoo", *sys.argv[1:]])[:200]}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
-        yield folder
+        try:
+            yield folder
+        finally:
+            # still holding the lock: clear the holder's description, so a command that
+            # took the lock and then refused leaves the folder as it found it
+            os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -68,6 +68,7 @@ class RunResult:
     d_steps: int = 0
     wall_s: float = 0.0  # pure training time, summed over resumptions
     device: str = "cpu"
+    precision: str = "fp32"  # fp32 | tf32 | bf16 (gan_zoo.precision)
     diverged_step: int | None = None
     backbone: str = ""
     resolved: dict = field(default_factory=dict)
@@ -224,13 +225,13 @@ class Run:
 
         self.d.eval()
         with torch.no_grad():
-            return self.d(x.to(self.device), labels)
+            y = None if labels is None else torch.as_tensor(labels, dtype=torch.long).to(self.device)
+            return self.d(x.to(self.device), y)
 
 
 def load_run(run_dir, device: str = "cpu") -> Run:
     """Open a run folder written by ``gan-zoo train`` / ``train_run``."""
-    import torch
-
+    from gan_zoo.checkpoints import read_checkpoint
     from gan_zoo.data import dataset_info
     from gan_zoo.resolve import build_networks, resolve
     from gan_zoo.spec import RunSpec
@@ -243,7 +244,7 @@ def load_run(run_dir, device: str = "cpu") -> Run:
     res = resolve(spec)
     info = dataset_info(spec.dataset)
     g, d = build_networks(res, info.shape, info.num_classes)
-    state = torch.load(ckpt, map_location=res.device, weights_only=False)
+    state = read_checkpoint(ckpt)  # refuses a crafted or corrupt file with one line naming it
     g.load_state_dict(state["g"])
     d.load_state_dict(state["d"])
     result = read_json(run_dir / RESULT_JSON) if (run_dir / RESULT_JSON).is_file() else {}

@@ -44,6 +44,7 @@ class RunSpec:
     width: int | None = None  # base channel width; None: backbone default
     d_norm: str | None = None  # batch | layer | none; None: batch unless a gradient penalty
     conditional: bool = False
+    precision: str = "fp32"  # fp32 | tf32 | bf16 (gan_zoo.precision); in the id unless fp32
     reg_params: dict = field(default_factory=dict)  # e.g. {"soft-labels.real_low": 0.8}
     device: str = "auto"
     log_every: int = 50
@@ -93,6 +94,8 @@ class RunSpec:
     def run_id(self) -> str:
         """A short stable hash of every field that changes what the run computes."""
         payload = {k: v for k, v in self.to_dict().items() if k not in ENVIRONMENT_FIELDS}
+        if payload.get("precision") == "fp32":  # the CPU default: ids as before precision existed
+            del payload["precision"]
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
         regs = self.regularizers.replace("+", "_")

@@ -24,9 +24,10 @@ One generator step, in order:
 Speed switches (:class:`Accel`) change how the networks run, never what the loop
 computes: bf16 autocast around the network forward passes only (losses, penalties and
 optimizer state stay fp32), channels-last memory layout, and ``torch.compile``. On a
-GPU the first two are on by default; on the CPU all are off. Nothing inside a step
-waits for the device except the finiteness check, which runs every step on the CPU
-(where it costs nothing) and only at log steps on a GPU.
+GPU channels-last is on, and bf16 autocast with ``precision="bf16"``
+(:mod:`gan_zoo.precision`); on the CPU all are off. Nothing inside a step waits for the
+device: the finiteness check syncs every step on the CPU (where it costs nothing); on a
+GPU a device-side flag records the first non-finite step exactly, read at log steps.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ import torch
 from torch import Tensor, nn
 
 from gan_zoo.accel import Accel
+from gan_zoo.checkpoints import resume_state, rng_bytes
 from gan_zoo.data import Dataset, get_dataset
 from gan_zoo.errors import GanZooError
+from gan_zoo.precision import accel_for, check_precision, set_backend_flags
 from gan_zoo.io import save_torch_atomic, write_json_atomic, write_text_atomic
 from gan_zoo.regularizers import StepContext
 from gan_zoo.resolve import Resolved, build_networks, resolve
@@ -76,6 +79,7 @@ class StepOutcome:
 
     status: str  # ok | diverged
     reason: str = ""
+    step: int | None = None  # the first step with a non-finite loss (diverged)
 
 
 class Trainer:
@@ -100,7 +104,9 @@ class Trainer:
         self.res, self.data, self.g_reals = res, data, g_reals
         self.run_dir = Path(run_dir) if run_dir is not None else None
         spec, dev = res.spec, res.device
-        self.accel = Accel.auto(dev) if accel is None else accel
+        check_precision(spec.precision, dev)
+        set_backend_flags(spec.precision, dev)
+        self.accel = accel_for(spec.precision, dev) if accel is None else accel
         self.hooks = res.hooks  # implied regularizers first, then the named ones
         torch.manual_seed(spec.seed)  # network init, dropout and spectral-norm vectors
         self.num_classes = data.num_classes if spec.conditional else 0
@@ -115,14 +121,20 @@ class Trainer:
         self.opt_g = _optimizer(self.g.parameters(), res, res.lr_g)
         self.opt_d = _optimizer(self.d.parameters(), res, res.lr_d)
         # separate streams, so adding a regularizer does not shift the data or the noise
-        self.data_gen = torch.Generator(device=dev).manual_seed(spec.seed * 3 + 1)
-        self.noise_gen = torch.Generator(device=dev).manual_seed(spec.seed * 3 + 2)
+        # data indices and noise come from CPU streams (as data.py promises), so a run draws
+        # the same batches and latents on any device; the regularizers' stream is the device's
+        self.data_gen = torch.Generator(device="cpu").manual_seed(spec.seed * 3 + 1)
+        self.noise_gen = torch.Generator(device="cpu").manual_seed(spec.seed * 3 + 2)
         self.reg_gen = torch.Generator(device=dev).manual_seed(spec.seed * 3 + 3)
         self.steps_done = 0
         self.d_steps = 0
         self.wall = 0.0
         self.log: list[dict] = []
         self.prob = res.objective.reports_probability
+        #: check the losses' finiteness with a host sync every step (free on the CPU); on a
+        #: GPU a device-side flag and step counter record the first bad step exactly and
+        #: the host reads them at log steps only
+        self.sync_every_step = dev == "cpu"
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -135,21 +147,25 @@ class Trainer:
             "step": self.steps_done, "d_steps": self.d_steps, "wall": self.wall, "log": self.log,
             "run_id": self.res.spec.run_id(),
         }
-        if torch.cuda.is_available():
-            st["cuda_rng"] = torch.cuda.get_rng_state_all()
+        if _on_cuda(self.res.device):  # never initialise CUDA in a CPU run
+            st["cuda_rng"] = torch.cuda.get_rng_state(torch.device(self.res.device))
         return st
 
     def load(self, st: dict) -> None:
+        """Restore a state read by :func:`gan_zoo.checkpoints.read_checkpoint` (CPU tensors,
+        wherever they were saved): network and optimizer tensors follow the parameters'
+        device (Adam's step counters stay on the CPU), random states become CPU bytes."""
         self.g.load_state_dict(st["g"])
         self.d.load_state_dict(st["d"])
         self.opt_g.load_state_dict(st["opt_g"])
         self.opt_d.load_state_dict(st["opt_d"])
-        self.data_gen.set_state(st["data_gen"])
-        self.noise_gen.set_state(st["noise_gen"])
-        self.reg_gen.set_state(st["reg_gen"])
-        torch.set_rng_state(st["torch_rng"])
-        if "cuda_rng" in st and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(st["cuda_rng"])
+        self.data_gen.set_state(rng_bytes(st["data_gen"]))
+        self.noise_gen.set_state(rng_bytes(st["noise_gen"]))
+        self.reg_gen.set_state(rng_bytes(st["reg_gen"]))
+        torch.set_rng_state(rng_bytes(st["torch_rng"]))
+        cuda_rng = st.get("cuda_rng")
+        if _on_cuda(self.res.device) and isinstance(cuda_rng, Tensor):
+            torch.cuda.set_rng_state(rng_bytes(cuda_rng), torch.device(self.res.device))
         self.steps_done, self.d_steps, self.wall, self.log = st["step"], st["d_steps"], st["wall"], st["log"]
 
     def save_checkpoint(self) -> None:
@@ -172,8 +188,8 @@ class Trainer:
     # -- one step -------------------------------------------------------------
 
     def _z(self, n: int) -> Tensor:
-        g = self.noise_gen
-        return torch.randn(n, self.res.spec.nz, generator=g, device=g.device)
+        z = torch.randn(n, self.res.spec.nz, generator=self.noise_gen)
+        return z if self.res.device == "cpu" else z.to(self.res.device, non_blocking=True)
 
     def _G(self, z: Tensor, y: Tensor | None) -> Tensor:
         with self.accel.autocast(self.res.device):
@@ -278,14 +294,26 @@ class Trainer:
         self.g.train()
         self.d.train()
         t0 = time.perf_counter()
+        if not self.sync_every_step:  # device-side: the step counter and the first bad step
+            dev_step = torch.full((), self.steps_done, dtype=torch.long, device=device)
+            first_bad = torch.full((), -1, dtype=torch.long, device=device)
         try:
             while self.steps_done < total:
                 log = (self.steps_done + 1) % log_every == 0 or self.steps_done + 1 == total
                 out = self.step(log=log)
-                check_now = log or device == "cpu"  # a host sync costs nothing on CPU
-                if check_now and not bool(torch.isfinite(out["d_loss"] + out["g_loss"])):
-                    outcome = StepOutcome(DIVERGED, f"non-finite loss at step {self.steps_done} "
-                                          f"(d_loss={out['d_loss'].item():.4g}, g_loss={out['g_loss'].item():.4g})")
+                finite = torch.isfinite(out["d_loss"] + out["g_loss"])
+                bad_step = None
+                if self.sync_every_step:
+                    bad_step = None if bool(finite) else self.steps_done
+                else:
+                    dev_step += 1
+                    first_bad = torch.where(~finite & (first_bad < 0), dev_step, first_bad)
+                    if log and int(first_bad) >= 0:
+                        bad_step = int(first_bad)
+                if bad_step is not None:
+                    outcome = StepOutcome(DIVERGED, f"non-finite loss at step {bad_step} "
+                                          f"(d_loss={out['d_loss'].item():.4g}, g_loss={out['g_loss'].item():.4g})",
+                                          step=bad_step)
                     self._append_log(out, t0)
                     break
                 if log:
@@ -312,9 +340,11 @@ class Trainer:
                       backbone=res.backbone, resolved={**res.record(), "accel": asdict(self.accel)})
         if outcome.status == DIVERGED:
             result = RunResult.diverged(res.spec.run_id(), reason=outcome.reason, **common)
+            result.diverged_step = outcome.step or self.steps_done
         else:
             result = RunResult.ok(res.spec.run_id(), **common)
         result.run_dir = str(self.run_dir or "")
+        result.precision = res.spec.precision
         return result
 
     def _append_log(self, out: dict, t0: float) -> None:
@@ -329,6 +359,10 @@ class Trainer:
             "wall_s": round(self.wall + time.perf_counter() - t0, 4),
         }
         self.log.append(row)
+
+
+def _on_cuda(device: str) -> bool:
+    return str(device).startswith("cuda")
 
 
 def _progress(total: int, done: int, spec: RunSpec, progress: bool | None):
@@ -351,15 +385,18 @@ def train_run(
     artifacts: bool = True,
     accel: Accel | None = None,
     sweep: dict | None = None,
+    announce=None,
 ) -> RunResult:
     """Train one combination; write it to ``run_dir`` (resuming from its checkpoint).
 
     Returns a RunResult; a non-finite loss ends the run with status ``diverged``
     instead of raising. Bad specs raise GanZooError before any training.
     ``accel`` sets the speed switches (default :meth:`Accel.auto` for the device);
-    ``sweep`` (the grid's ``--set`` values) is recorded in ``result.json``.
+    ``sweep`` (the grid's ``--set`` values) is recorded in ``result.json``;
+    ``announce()`` is called once the checkpoint has been read and training starts.
     """
     res = resolve(spec)
+    check_precision(spec.precision, res.device)
     run_dir = Path(run_dir) if run_dir is not None else None
     trainer_state = None
     if run_dir is not None:
@@ -370,17 +407,14 @@ def train_run(
     if data is None:  # before anything is written: missing data leaves no half folder
         data = get_dataset(spec.dataset, root=data_root, train=True, device=res.device, seed=spec.seed)
     if run_dir is not None:
+        trainer_state = resume_state(run_dir, run_dir / CHECKPOINT, spec.run_id())
         run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt = run_dir / CHECKPOINT
-        if ckpt.is_file():
-            trainer_state = torch.load(ckpt, map_location=res.device, weights_only=False)
-            if trainer_state.get("run_id") != spec.run_id():
-                raise GanZooError(f"{run_dir} holds a different run ({trainer_state.get('run_id')}); "
-                                  "choose another --out or remove that folder")
         write_json_atomic(run_dir / SPEC_JSON, spec.to_dict())
     trainer = Trainer(res, data, run_dir=run_dir, accel=accel)
     if trainer_state is not None:
         trainer.load(trainer_state)
+    if announce is not None:
+        announce()
     # the 2-D mixtures' small MLPs gain nothing from intra-op threads and lose a lot
     # to thread hand-offs when the machine is busy: train them on one thread
     with torch_threads(1 if data.kind == "points" and res.device == "cpu" else None):

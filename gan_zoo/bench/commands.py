@@ -71,7 +71,14 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
               help="local: worker processes on this machine; ray: one Ray task per run.")
 @click.option("--ray-address", default=None, help="Address of a running Ray cluster [default: a local one].")
 @click.option("--gpus-per-run", type=float, default=None,
-              help="GPUs each Ray task asks for; fractions pack runs on one GPU [default: 0.25 with a GPU, else 0].")
+              help="GPUs each Ray task asks for; fractions pack runs on one GPU [default: 1/--runs-per-gpu "
+                   "with a GPU, else 0].")
+@click.option("--runs-per-gpu", type=int, default=None,
+              help="Runs sharing each GPU (local workers per GPU; Ray: --gpus-per-run 1/N) [default: 4: "
+                   "one small run leaves a GPU mostly idle].")
+@click.option("--precision", type=click.Choice(["fp32", "tf32", "bf16"]), default=None,
+              help="Numeric precision of every run [default: fp32 on the CPU, tf32 on a GPU]; in runs.csv "
+                   "(train_precision) and part of the run ids unless fp32.")
 @click.option("--eval-samples", type=int, default=None,
               help="Generated samples scored per run [default: the budget's].")
 @feature_extractor_option
@@ -85,18 +92,19 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @click.option("--quiet", is_flag=True,
               help="No progress bar and no line per finished run.")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
-                  workers, executor, ray_address, gpus_per_run, eval_samples, feature_extractor,
+                  workers, executor, ray_address, gpus_per_run, runs_per_gpu, precision, eval_samples, feature_extractor,
                   inception_weights, no_resume, baseline, comparisons, quiet):
     """Train and score every objective x regularizer x seed (x --set sweep) combination."""
     from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list, parse_sweeps
-    from gan_zoo.bench.runner import (EvalOptions, completed_count, default_workers, prepare_out,
-                                      run_grid)
+    from gan_zoo.bench.runner import (DEFAULT_RUNS_PER_GPU, EvalOptions, completed_count, default_workers,
+                                      prepare_out, run_grid)
     from gan_zoo.bench.tables import write_bench_meta
     from gan_zoo.resolve import resolve_device
 
     dev = resolve_device(device)
     plan = budget_for(budget, dev)
-    for label, value in (("--workers", workers), ("--eval-samples", eval_samples)):
+    for label, value in (("--workers", workers), ("--eval-samples", eval_samples),
+                         ("--runs-per-gpu", runs_per_gpu)):
         if value is not None and value < 1:
             raise GanZooError(f"{label} must be a positive integer, got {value}")
     if gpus_per_run is not None and gpus_per_run < 0:
@@ -108,63 +116,108 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
     items = expand_grid(dataset=dataset, losses=loss_names,
                         regularizers=parse_regularizer_list(regularizers), seeds=seeds,
                         sweeps=parse_sweeps(sets), budget=plan, steps=steps, device=device)
+    items = _with_precision(items, precision, dev)
     out = out or Path("results") / f"{dataset.replace(':', '_').replace('/', '_')}-{plan.name}"
-    workers = workers or default_workers(dev)
+    if runs_per_gpu is not None and not dev.startswith("cuda"):
+        raise GanZooError(f"--runs-per-gpu applies to a GPU device only; this grid runs on {dev}")
+    runs_per_gpu = runs_per_gpu or DEFAULT_RUNS_PER_GPU
+    workers = workers or default_workers(dev, runs_per_gpu)
     if gpus_per_run is None:
-        gpus_per_run = 0.25 if dev.startswith("cuda") else 0.0
+        gpus_per_run = 1.0 / runs_per_gpu if dev.startswith("cuda") else 0.0
     evaluation = EvalOptions(samples=eval_samples or plan.samples(dataset),
                              samples_reason="--eval-samples" if eval_samples else plan.samples_reason(),
                              feature_extractor=feature_extractor, inception_weights=inception_weights)
     _check_data(items, data_root, evaluation)
     _check_specs(items)
 
-    prepare_out(out, resume=not no_resume)
-    write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
-                     baseline=baseline, comparisons=comparisons)
-    done_before = completed_count(items, out)
-    skipped = sum(bool(it.skip_reason) for it in items)
-    todo = [it for it in items if not it.skip_reason]
-    click.echo(f"grid: {len(items)} runs ({len(todo)} to train, {skipped} not applicable), "
-               f"{plan.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
-               f"{evaluation.samples} evaluation samples; {done_before} already complete in {out}", err=True)
-    _say_outlook(seeds, len(loss_names), comparisons, baseline)
-    secs = None
-    if todo and done_before < len(items):
-        from gan_zoo.bench.estimate import estimate_seconds
+    with _bench_lock(out):  # one writer per results folder
+        prepare_out(out, resume=not no_resume)
+        write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
+                         baseline=baseline, comparisons=comparisons)
+        done_before = completed_count(items, out)
+        skipped = sum(bool(it.skip_reason) for it in items)
+        todo = [it for it in items if not it.skip_reason]
+        click.echo(f"grid: {len(items)} runs ({len(todo)} to train, {skipped} not applicable), "
+                   f"{plan.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
+                   f"{evaluation.samples} evaluation samples; {done_before} already complete in {out}", err=True)
+        _say_outlook(seeds, len(loss_names), comparisons, baseline)
+        secs = None
+        if todo and done_before < len(items):
+            from gan_zoo.bench.estimate import estimate_seconds
 
-        secs = estimate_seconds(todo, out, workers=workers, data_root=data_root,
-                                eval_samples=evaluation.samples)
-        from gan_zoo.bench.progress import duration
+            secs = estimate_seconds(todo, out, workers=workers, data_root=data_root,
+                                    eval_samples=evaluation.samples)
+            from gan_zoo.bench.progress import duration
 
-        click.echo(f"estimate: about {duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
-    on_done = _progress(items, todo, out, done_before, secs, quiet)
-    try:
-        run_grid(items, out, data_root=data_root, evaluation=evaluation, workers=workers,
-                 executor=executor, ray_address=ray_address, gpus_per_run=gpus_per_run, on_done=on_done)
-    except KeyboardInterrupt:
+            click.echo(f"estimate: about {duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
+        on_done = _progress(items, todo, out, done_before, secs, quiet)
+        try:
+            run_grid(items, out, data_root=data_root, evaluation=evaluation, workers=workers,
+                     executor=executor, ray_address=ray_address, gpus_per_run=gpus_per_run, on_done=on_done)
+        except KeyboardInterrupt:
+            on_done.close()
+            click.echo(f"gan-zoo: interrupted; {completed_count(items, out)} of {len(items)} runs complete "
+                       f"in {out}; run the same command again to resume", err=True)
+            sys.exit(130)
         on_done.close()
-        click.echo(f"gan-zoo: interrupted; {completed_count(items, out)} of {len(items)} runs complete "
-                   f"in {out}; run the same command again to resume", err=True)
-        sys.exit(130)
-    on_done.close()
-    from gan_zoo.bench.report import rebuild
+        from gan_zoo.bench.report import rebuild
 
-    if _none_succeeded(todo, out):
-        from gan_zoo.bench import columns as C
-        from gan_zoo.runs import ERROR_TXT
+        if _none_succeeded(todo, out):
+            from gan_zoo.bench import columns as C
+            from gan_zoo.runs import ERROR_TXT
 
-        try:  # best effort: runs.csv lists each failure with its reason
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                rebuild([out], comparisons=comparisons, baseline=None)
-        except Exception:  # noqa: BLE001 - tables of nothing but failures; the line below matters
-            pass
-        err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
-                          f"{out / C.RUNS_CSV} (column reason) and each run's {ERROR_TXT}")
-        err.exit_code = 1
-        raise err
-    paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
-    click.echo(f"runs:    {paths['runs']}")
-    click.echo(f"report:  {paths['report']}")
+            try:  # best effort: runs.csv lists each failure with its reason
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    rebuild([out], comparisons=comparisons, baseline=None)
+            except Exception:  # noqa: BLE001 - tables of nothing but failures; the line below matters
+                pass
+            err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
+                              f"{out / C.RUNS_CSV} (column reason) and each run's {ERROR_TXT}")
+            err.exit_code = 1
+            raise err
+        paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
+        click.echo(f"runs:    {paths['runs']}")
+        click.echo(f"report:  {paths['report']}")
+
+
+def _with_precision(items, precision, dev):
+    """Every item at ``precision`` (default for the device), unless ``--set precision=``
+    already chose it."""
+    import dataclasses
+
+    from gan_zoo.precision import check_precision, default_precision
+
+    chosen = precision or default_precision(dev)
+    out = []
+    for it in items:
+        if precision is not None or it.spec.precision == "fp32":
+            it = dataclasses.replace(it, spec=it.spec.replace(precision=chosen))
+        check_precision(it.spec.precision, dev)
+        out.append(it)
+    return out
+
+
+@contextlib.contextmanager
+def _bench_lock(out: Path):
+    """Hold ``out``'s write lock for the whole command and clear the temporaries a killed
+    writer left in it; a second command on the same --out refuses, naming the holder."""
+    from gan_zoo.io import remove_stale_temporaries
+    from gan_zoo.lock import folder_lock
+
+    try:
+        lock = folder_lock(out, "--out")
+        lock.__enter__()
+    except OSError as exc:
+        raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); "
+                          "choose a folder you can write to") from None
+    try:
+        remove_stale_temporaries(out)
+        yield out
+    except BaseException:
+        if not lock.__exit__(*sys.exc_info()):
+            raise
+    else:
+        lock.__exit__(None, None, None)
 
 
 def _check_specs(items) -> None:

@@ -240,6 +240,10 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
               + (f", [{C.STATS_CSV}]({C.STATS_CSV})" if not stats.empty else "") + ".")
     md += ["", "## What was run", ""]
     md += [f"- {line}" for line in budget_lines(runs, baseline) + extractor_lines(runs) + _eval_lines(runs)]
+    if not runs.empty and C.TRAIN_PRECISION in runs:  # fp32 | tf32 | bf16, per device
+        used = runs[[C.DEVICE, C.TRAIN_PRECISION]].fillna("?").astype(str).value_counts().sort_index()
+        md.append("- Device and numeric precision: "
+                  + ", ".join(f"{d} {p} ({n} runs)" for (d, p), n in used.items()) + ".")
     md += ["", "## Reading", ""]
     for dataset in datasets:
         for line in verdict_lines(dataset, summary, stats, comparisons, baseline):

@@ -27,7 +27,8 @@ from gan_zoo.io import write_json_atomic
 from gan_zoo.metrics import EvalOptions, score_run
 from gan_zoo.runs import RunResult, is_complete
 
-__all__ = ["EvalOptions", "run_item", "run_grid", "default_workers", "write_skipped"]
+__all__ = ["EvalOptions", "run_item", "run_grid", "default_workers", "ray_resources", "write_skipped",
+           "DEFAULT_RUNS_PER_GPU"]
 
 
 def write_skipped(item: GridItem, run_dir: Path) -> dict:
@@ -53,6 +54,7 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         torch.set_num_threads(threads)
     spec = RunSpec.from_dict(spec_dict)
     run_dir = Path(run_dir)
+    _test_only_worker_death(spec.run_id())
     try:
         result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep)
         if result.status == runs.OK and not (run_dir / runs.METRICS_JSON).is_file():
@@ -75,14 +77,39 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
 
 
 
-def default_workers(device: str) -> int:
+def _test_only_worker_death(run_id: str) -> None:
+    """TEST-ONLY fault injection (not a user feature): in a worker process, the run whose
+    id contains ``$_GAN_ZOO_TEST_KILL_RUN`` kills its own worker with SIGKILL, as the OOM
+    killer would. The driver process is never killed."""
+    import multiprocessing as mp
+
+    target = os.environ.get("_GAN_ZOO_TEST_KILL_RUN")
+    if target and target in run_id and mp.current_process().name != "MainProcess":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+#: Runs sharing one GPU by default. A DCGAN-sized run at batch 64 (28x28 or 64x64
+#: images, 2-D mixtures' MLPs) is bound by kernel launches and Python, so one run keeps
+#: a modern GPU busy well under half of the time; four runs overlap each other's gaps
+#: while their memory (a few hundred MB each) still fits any GPU.
+#: ``benchmarks/bench_gpu.py`` measures 1, 2, 4 and 8 runs per GPU on a GPU machine.
+DEFAULT_RUNS_PER_GPU = 4
+
+
+def default_workers(device: str, runs_per_gpu: int = DEFAULT_RUNS_PER_GPU) -> int:
     """On CPU, one single-threaded worker per core (measured faster than one worker using
-    every core: benchmarks/bench_executor.py); one worker per GPU otherwise."""
+    every core: benchmarks/bench_executor.py); ``runs_per_gpu`` workers per GPU otherwise."""
     if device.startswith("cuda"):
         import torch
 
-        return max(1, torch.cuda.device_count())
+        return max(1, torch.cuda.device_count()) * max(1, runs_per_gpu)
     return max(1, os.cpu_count() or 1)
+
+
+def ray_resources(gpus_per_run: float, threads: int) -> dict:
+    """What each Ray task asks for: a GPU share and, for a GPU run, one CPU (a run feeds its
+    GPU from one thread), so ``1/gpus_per_run`` runs share a GPU; on the CPU, ``threads``."""
+    return {"num_gpus": gpus_per_run, "num_cpus": 1 if gpus_per_run > 0 else max(1, threads)}
 
 
 def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) -> None:
@@ -113,29 +140,6 @@ def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) 
                   f"cached for later grids)", file=sys.stderr)
 
 
-def _worker_init(threads: int) -> None:
-    # Ctrl-C goes to the driver, which stops the pool; workers must not print tracebacks
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
-    import torch
-
-    torch.set_num_threads(threads)
-
-
-def _die_with_parent() -> None:
-    """On Linux, end this worker when the driver dies (even by SIGKILL), so a re-run never
-    races an orphan for the same run folder."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def run_grid(
     items: list[GridItem],
     out: Path,
@@ -148,7 +152,10 @@ def run_grid(
     gpus_per_run: float = 0.0,
     on_done: Callable[[GridItem, dict], None] | None = None,
 ) -> list[dict]:
-    """Run every incomplete item of the grid; returns the results of the runs it ran."""
+    """Run every incomplete item of the grid; returns the results of the runs it ran.
+
+    Local workers on a GPU each see one GPU of their own (:func:`gpu_slots`); Ray tasks
+    ask for :func:`ray_resources`, so runs share GPUs by ``gpus_per_run``."""
     runs_root = out / C.RUNS_DIR
     pending = []
     for item in items:
@@ -179,8 +186,10 @@ def run_grid(
         from gan_zoo.bench.ray_executor import run_on_ray
 
         prepare()
-        return run_on_ray(run_item, pending, args, address=ray_address, gpus_per_run=gpus_per_run,
-                          cpus_per_run=threads, on_done=on_done)
+        res = ray_resources(gpus_per_run, threads)
+        args = [(*a[:5], res["num_cpus"]) for a in args]
+        return run_on_ray(run_item, pending, args, address=ray_address, gpus_per_run=res["num_gpus"],
+                          cpus_per_run=res["num_cpus"], on_done=on_done)
     if workers <= 1:
         prepare()
         results = []
@@ -190,50 +199,13 @@ def run_grid(
             if on_done:
                 on_done(item, res)
         return results
-    return _run_pool(pending, args, workers, threads, on_done, prepare)
+    from gan_zoo.resolve import resolve_device
 
+    from gan_zoo.bench.local_executor import gpu_slots, run_local
 
-def _preload() -> None:
-    """A worker's first task: the imports every run needs (torchvision's alone takes
-    seconds), done while the driver prepares the real-data features."""
-    import torchvision  # noqa: F401
-
-    import gan_zoo.metrics  # noqa: F401
-    import gan_zoo.pictures  # noqa: F401
-    import gan_zoo.train  # noqa: F401
-
-
-def _run_pool(pending, args, workers, threads, on_done, prepare: Callable[[], None]) -> list[dict]:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    ctx = mp.get_context("spawn")  # no fork of a process that already runs torch threads
-    results = []
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(threads,))
-    try:
-        # start the workers now (one per submitted task) so that their start-up overlaps
-        # the driver's preparation; runs are handed out only once it is done
-        for _ in range(min(workers, len(pending))):
-            pool.submit(_preload)
-        prepare()
-        futures = {pool.submit(run_item, *a): item for item, a in zip(pending, args)}
-        remaining = set(futures)
-        while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-            for fut in done:
-                res = fut.result()
-                results.append(res)
-                if on_done:
-                    on_done(futures[fut], res)
-    except BaseException:
-        # interrupted: stop the workers now; their runs resume from checkpoints next time
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return results
+    slots = gpu_slots(resolve_device(pending[0].spec.device), workers)
+    return run_local(run_item, pending, args, workers=workers, threads=threads, on_done=on_done,
+                     prepare=prepare, slots=slots)
 
 
 def prepare_out(out: Path, resume: bool) -> None:
