@@ -19,7 +19,7 @@ from gan_zoo.errors import GanZooError
 from gan_zoo.losses import Objective, get_loss
 from gan_zoo.regularizers import Regularizer, implied_regularizers, parse_regularizers
 from gan_zoo.settings import TrainSettings
-from gan_zoo.spec import RunSpec
+from gan_zoo.spec import MATCH_MODES, RunSpec
 
 __all__ = ["Resolved", "resolve", "resolve_device", "build_networks"]
 
@@ -63,6 +63,7 @@ class Resolved:
             "batch_size": self.spec.batch_size, "penalty_weight": self.penalty_weight,
             "regularizers": {r.name: dict(r.p) for r in self.regularizers},
             "device": self.device,
+            "match": self.spec.match, "wall_budget_s": self.spec.wall_budget_s,
         }
 
 
@@ -83,6 +84,14 @@ def resolve(spec: RunSpec) -> Resolved:
         value = getattr(spec, name)
         if not isinstance(value, int) or value < 1:
             raise GanZooError(f"{name} must be a positive integer, got {value!r}")
+    if spec.match not in MATCH_MODES:
+        raise GanZooError(f"unknown match {spec.match!r}; valid: {', '.join(MATCH_MODES)}")
+    if spec.wall_budget_s is not None and not spec.wall_budget_s > 0:
+        raise GanZooError(f"wall_budget_s must be a positive number of seconds, got {spec.wall_budget_s!r}")
+    for name in ("curve_points", "curve_samples"):
+        value = getattr(spec, name)
+        if not isinstance(value, int) or value < (0 if name == "curve_points" else 10):
+            raise GanZooError(f"{name} must be an integer >= {0 if name == 'curve_points' else 10}, got {value!r}")
     objective = get_loss(spec.loss)
     info = dataset_info(spec.dataset)
     regs = parse_regularizers(spec.regularizers, spec.reg_params)

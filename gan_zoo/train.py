@@ -52,6 +52,7 @@ from gan_zoo.resolve import Resolved, build_networks, resolve
 from gan_zoo.runs import (CHECKPOINT, DIVERGED, LOG_CSV, LOG_COLUMNS, OK, SPEC_JSON, RunResult,
                           check_same_run, training_ended, write_result)
 from gan_zoo.spec import RunSpec
+from gan_zoo.trainlog import LogWindow, ScoreCurve
 
 __all__ = ["Trainer", "StepOutcome", "Accel", "train_run", "torch_threads", "G_REALS"]
 
@@ -66,8 +67,8 @@ def _optimizer(params, res: Resolved, lr: float) -> torch.optim.Optimizer:
 
 
 def _grad_norm(module: nn.Module) -> Tensor:
-    grads = [p.grad.detach().flatten() for p in module.parameters() if p.grad is not None]
-    return torch.cat(grads).norm() if grads else torch.zeros(())
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    return nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
 @dataclass
@@ -122,6 +123,8 @@ class Trainer:
         self.d_steps = 0
         self.wall = 0.0
         self.log: list[dict] = []
+        # in-training score points (written to the run folder's CURVE_CSV)
+        self.curve = ScoreCurve(spec, data.kind, dev, self.run_dir, data_root)
         self.prob = res.objective.reports_probability
 
     # -- checkpoints ----------------------------------------------------------
@@ -195,12 +198,14 @@ class Trainer:
 
     def step(self, *, log: bool = False) -> dict[str, Tensor]:
         """One generator step (``n_critic`` critic steps first). ``log``: also measure
-        the gradient norms (a log step). Returns the step's detached figures."""
+        the gradient norms (D's: the mean over its updates of this step). Returns the
+        step's detached figures."""
         res, obj, hooks = self.res, self.res.objective, self.hooks
         ctx = StepContext(self.steps_done, res.spec.steps, self.reg_gen)
         bs = res.spec.batch_size
         g, d = self._G, self._D
         self.d.requires_grad_(True)
+        d_grad = None
         for _ in range(res.n_critic):
             xr, yr = self._reals(bs)
             yf = yr
@@ -225,7 +230,9 @@ class Trainer:
                     d_loss = d_loss + extra
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
-            d_grad = _grad_norm(self.d) if log else None
+            if log:  # the mean over this step's critic updates
+                norm = _grad_norm(self.d) / res.n_critic
+                d_grad = norm if d_grad is None else d_grad + norm
             self.opt_d.step()
             for reg in hooks:
                 reg.after_d_step(self.d)
@@ -264,36 +271,52 @@ class Trainer:
 
     def run(self, steps: int | None = None, *, log_every: int | None = None,
             progress: bool | None = False) -> StepOutcome:
-        """Train ``steps`` more generator steps (None: until the spec's ``steps``).
+        """Train ``steps`` more generator steps (None: until the spec's ``steps``, or
+        until its ``wall_budget_s`` training seconds are spent).
 
         Logs every ``log_every`` steps (default the spec's) and at the last step of the
-        call; checkpoints every ``checkpoint_every`` steps when there is a run folder.
-        A non-finite loss stops the call with status ``diverged``.
+        call, each row the mean over the steps since the previous row; checkpoints every
+        ``checkpoint_every`` steps when there is a run folder; scores the spec's
+        ``curve_points`` in-training points (their time is not training time). A
+        non-finite loss stops the call with status ``diverged``.
         """
         spec, device = self.res.spec, self.res.device
         total = spec.steps if steps is None else self.steps_done + steps
         log_every = log_every or spec.log_every
+        budget = spec.wall_budget_s
         outcome = StepOutcome(OK)
         bar = _progress(total, self.steps_done, spec, progress)
+        window = LogWindow(torch.sigmoid if self.prob else None)
+        self.curve.load(self.steps_done)
         self.g.train()
         self.d.train()
         t0 = time.perf_counter()
         try:
             while self.steps_done < total:
-                log = (self.steps_done + 1) % log_every == 0 or self.steps_done + 1 == total
-                out = self.step(log=log)
+                out = self.step(log=True)
+                window.add(out)
+                elapsed = self.wall + time.perf_counter() - t0
+                out_of_time = budget is not None and elapsed >= budget
+                end = out_of_time or self.steps_done == total
+                log = self.steps_done % log_every == 0 or end
                 check_now = log or device == "cpu"  # a host sync costs nothing on CPU
                 if check_now and not bool(torch.isfinite(out["d_loss"] + out["g_loss"])):
                     outcome = StepOutcome(DIVERGED, f"non-finite loss at step {self.steps_done} "
                                           f"(d_loss={out['d_loss'].item():.4g}, g_loss={out['g_loss'].item():.4g})")
-                    self._append_log(out, t0)
+                    self._append_log(window, t0)
                     break
                 if log:
-                    self._append_log(out, t0)
+                    self._append_log(window, t0)
                     if bar is not None:
                         bar.set_postfix(d=f"{self.log[-1]['d_loss']:.3f}", g=f"{self.log[-1]['g_loss']:.3f}")
                 if bar is not None:
                     bar.update(1)
+                if self.curve.due(self.steps_done, elapsed, end):
+                    self.wall += time.perf_counter() - t0
+                    self.curve.score(self.g, self.num_classes, self.steps_done, self.wall)
+                    t0 = time.perf_counter()
+                if out_of_time:
+                    break
                 if self.steps_done % spec.checkpoint_every == 0 and self.steps_done < total:
                     self.wall += time.perf_counter() - t0
                     self.save_checkpoint()
@@ -317,17 +340,10 @@ class Trainer:
         result.run_dir = str(self.run_dir or "")
         return result
 
-    def _append_log(self, out: dict, t0: float) -> None:
-        squash = torch.sigmoid if self.prob else (lambda t: t)
-        row = {
-            "step": self.steps_done,
-            "d_loss": out["d_loss"].item(), "g_loss": out["g_loss"].item(),
-            "d_real": squash(out["real_logits"].float()).mean().item(),
-            "d_fake": squash(out["fake_logits"].float()).mean().item(),
-            "g_grad_norm": out["g_grad"].item() if out["g_grad"] is not None else math.nan,
-            "d_grad_norm": out["d_grad"].item() if out["d_grad"] is not None else math.nan,
-            "wall_s": round(self.wall + time.perf_counter() - t0, 4),
-        }
+    def _append_log(self, window: LogWindow, t0: float) -> None:
+        """One log.csv row: the means over the steps since the previous row (one host sync)."""
+        row = {"step": self.steps_done, **window.means(),
+               "wall_s": round(self.wall + time.perf_counter() - t0, 4)}
         self.log.append(row)
 
 
@@ -378,7 +394,7 @@ def train_run(
                 raise GanZooError(f"{run_dir} holds a different run ({trainer_state.get('run_id')}); "
                                   "choose another --out or remove that folder")
         write_json_atomic(run_dir / SPEC_JSON, spec.to_dict())
-    trainer = Trainer(res, data, run_dir=run_dir, accel=accel)
+    trainer = Trainer(res, data, run_dir=run_dir, accel=accel, data_root=data_root)
     if trainer_state is not None:
         trainer.load(trainer_state)
     # the 2-D mixtures' small MLPs gain nothing from intra-op threads and lose a lot

@@ -20,7 +20,7 @@ from gan_zoo.settings import TrainSettings, parse_pairs, parse_value
 from gan_zoo.spec import RunSpec, parse_field
 from gan_zoo.train import Trainer
 
-ADDED_RECORD_KEYS = {"d_dropout"}
+ADDED_RECORD_KEYS = {"d_dropout", "match", "wall_budget_s"}
 SHIPPED = Path(__file__).resolve().parents[1] / "results" / "mnist-quick" / "runs"
 
 
