@@ -21,6 +21,7 @@ import pandas as pd
 from gan_zoo.bench import columns as C
 from gan_zoo.bench.plots import setting_prose
 from gan_zoo.bench.stats import can_reject, fmt_p, n_comparisons, outlook, seeds_needed, tiers
+from gan_zoo.data import is_points
 from gan_zoo.metrics import keys
 
 __all__ = ["budget_lines", "extractor_lines", "verdict_lines", "curve_lines", "tier_map",
@@ -89,13 +90,33 @@ def compute_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, loss, regularizers, params): median generator and discriminator steps
     and training seconds over the ok runs."""
     ok = runs[runs[C.STATUS] == C.OK]
-    cols = [C.G_STEPS, C.D_STEPS, C.WALL_S]
+    cols = [C.G_STEPS, C.D_STEPS, C.D_EXAMPLES, C.WALL_S]
     if ok.empty:
         return pd.DataFrame(columns=[*C.GROUP_COLUMNS, *cols])
     num = ok[C.GROUP_COLUMNS].copy()
     for c in cols:
         num[c] = pd.to_numeric(ok[c], errors="coerce").astype(float)
     return num.groupby(C.GROUP_COLUMNS, sort=True, dropna=False)[cols].median().reset_index()
+
+
+def _match_text(sub: pd.DataFrame) -> str:
+    """How the grid matched compute (runs.csv ``match``), as the end of the budget line."""
+    modes = sorted(set(sub[C.MATCH].dropna())) if C.MATCH in sub else []
+    mode = modes[0] if len(modes) == 1 else ("g-steps" if not modes else None)
+    if mode is None:
+        return f"; these runs matched compute in different ways ({', '.join(modes)}): compare with care."
+    if mode == "d-steps":
+        d = pd.to_numeric(sub[C.D_STEPS], errors="coerce").median()
+        return (f"; compute matched in discriminator steps (--match d-steps, {fmt_number(d)} per run): "
+                "objectives with several critic updates per generator step made that many times "
+                "fewer generator steps.")
+    if mode == "wall":
+        budget = pd.to_numeric(sub.get(C.WALL_BUDGET_S), errors="coerce").median()
+        return (f"; compute matched in training seconds (--match wall, {fmt_number(budget)} s per run): "
+                "each run stopped when its time was spent, so step counts depend on the machine "
+                "and its load, and these runs are not bitwise reproducible.")
+    return ("; budgets count generator steps (--match g-steps), so objectives with several critic "
+            "updates per step also got more discriminator steps and time.")
 
 
 def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
@@ -116,8 +137,7 @@ def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
             if size:
                 text += (f", {steps * batch.iloc[0] / size:.2g} epochs of the {size:,} "
                          "training examples")
-        text += ("; budgets count generator steps, so objectives with several critic updates "
-                 "per step also got more discriminator steps and time.")
+        text += _match_text(sub)
         lines.append(text)
         comp = compute[compute[C.DATASET] == dataset]
         ratio = (comp[C.D_STEPS] / comp[C.G_STEPS]).round(2)
@@ -154,7 +174,7 @@ def extractor_lines(runs: pd.DataFrame) -> list[str]:
             text += "" if n.nunique() == 1 else f" (up to {int(n.max()):,})"
         lines.append(text + ".")
         extractors = sorted(set(sub[keys.FEATURE_EXTRACTOR].dropna().astype(str)))
-        if dataset in C.MIXTURE_DATASETS or not extractors:
+        if is_points(dataset) or not extractors:
             continue
         if extractors == ["lenet"]:
             lines.append(f"FID on {dataset} uses gan-zoo's lenet MNIST classifier features: the "
