@@ -106,8 +106,7 @@ def _match_text(sub: pd.DataFrame) -> str:
     if mode is None:
         return f"; these runs matched compute in different ways ({', '.join(modes)}): compare with care."
     if mode == "d-steps":
-        d = pd.to_numeric(sub[C.D_STEPS], errors="coerce").median()
-        return (f"; compute matched in discriminator steps (--match d-steps, {fmt_number(d)} per run): "
+        return ("; compute matched in discriminator steps (--match d-steps): "
                 "objectives with several critic updates per generator step made that many times "
                 "fewer generator steps.")
     if mode == "wall":
@@ -128,8 +127,10 @@ def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
         g = pd.to_numeric(sub[C.G_STEPS], errors="coerce").dropna()
         if g.empty:
             continue
-        steps = int(g.median())
-        text = f"Budget on **{dataset}**: {steps:,} generator steps per run"
+        steps, unit = int(g.median()), "generator"
+        if set(sub[C.MATCH].dropna()) == {"d-steps"}:  # the budget is counted in D updates
+            steps, unit = int(pd.to_numeric(sub[C.D_STEPS], errors="coerce").median()), "discriminator"
+        text = f"Budget on **{dataset}**: {steps:,} {unit} steps per run"
         batch = sub["_batch"].dropna()
         size = epoch_size(dataset)
         if not batch.empty and batch.nunique() == 1:
