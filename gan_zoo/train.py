@@ -126,6 +126,8 @@ class Trainer:
         # in-training score points (written to the run folder's CURVE_CSV)
         self.curve = ScoreCurve(spec, data.kind, dev, self.run_dir, data_root)
         self.prob = res.objective.reports_probability
+        # the open logging window (checkpointed: a resumed run logs the same means)
+        self.window = LogWindow(torch.sigmoid if self.prob else None)
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -136,6 +138,7 @@ class Trainer:
             "data_gen": self.data_gen.get_state(), "noise_gen": self.noise_gen.get_state(),
             "reg_gen": self.reg_gen.get_state(), "torch_rng": torch.get_rng_state(),
             "step": self.steps_done, "d_steps": self.d_steps, "wall": self.wall, "log": self.log,
+            "log_window": self.window.state(),
             "run_id": self.res.spec.run_id(),
         }
         if torch.cuda.is_available():
@@ -154,6 +157,7 @@ class Trainer:
         if "cuda_rng" in st and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(st["cuda_rng"])
         self.steps_done, self.d_steps, self.wall, self.log = st["step"], st["d_steps"], st["wall"], st["log"]
+        self.window.load(st.get("log_window"))
 
     def save_checkpoint(self) -> None:
         if self.run_dir is not None:
@@ -286,7 +290,7 @@ class Trainer:
         budget = spec.wall_budget_s
         outcome = StepOutcome(OK)
         bar = _progress(total, self.steps_done, spec, progress)
-        window = LogWindow(torch.sigmoid if self.prob else None)
+        window = self.window
         self.curve.load(self.steps_done)
         self.g.train()
         self.d.train()

@@ -48,6 +48,14 @@ class LogWindow:
             self.sums[key] = value if key not in self.sums else self.sums[key] + value
             self.counts[key] = self.counts.get(key, 0) + 1
 
+    def state(self) -> dict:
+        return {"sums": dict(self.sums), "counts": dict(self.counts)}
+
+    def load(self, state: dict | None) -> None:
+        """Reopen a checkpointed window (None: an older checkpoint, a fresh window)."""
+        self.sums = dict((state or {}).get("sums", {}))
+        self.counts = dict((state or {}).get("counts", {}))
+
     def means(self) -> dict[str, float]:
         """The window's means (NaN for a figure never measured), with one host sync;
         starts a new window."""
