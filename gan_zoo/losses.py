@@ -58,6 +58,10 @@ class Objective:
     g_formula: str = ""
     paper: str = ""
     has_targets: bool = False
+    #: targets go into binary cross-entropy (the sigmoid family): they must stay within
+    #: [0, 1], where the loss is bounded below (a target above 1 pays D for ever larger
+    #: logits); least-squares targets may leave that range
+    sigmoid_targets: bool = False
     #: logit value midway between the objective's two targets (its decision boundary)
     boundary: float = 0.0
     #: whether mean sigma(C) is a meaningful "probability real" to log (else raw scores)
@@ -220,6 +224,7 @@ class Minimax(Objective):
     paper = "Goodfellow et al. 2014, Generative Adversarial Nets, arXiv:1406.2661"
     g_uses_real = False
     has_targets = True
+    sigmoid_targets = True
     reports_probability = True
 
     def d_loss(self, real_logits, fake_logits, real_target=None, fake_target=None):
@@ -339,6 +344,7 @@ class RelativisticStandard(Objective):
     g_formula = "-E log sigma(C(xf) - C(xr))"
     paper = _RGAN_PAPER
     has_targets = True
+    sigmoid_targets = True
 
     def d_loss(self, real_logits, fake_logits, real_target=None, fake_target=None):
         # BCE(x, 1) = BCE(-x, 0), so averaging both views is exact for the default
@@ -362,6 +368,7 @@ class RelativisticAverageStandard(Objective):
     g_formula = "-E log sigma(C(xf) - E C(xr)) - E log(1 - sigma(C(xr) - E C(xf)))"
     paper = _RGAN_PAPER
     has_targets = True
+    sigmoid_targets = True
 
     def d_loss(self, real_logits, fake_logits, real_target=None, fake_target=None):
         rel_r, rel_f = _relativistic(real_logits, fake_logits)

@@ -63,6 +63,11 @@ class Regularizer:
     params: dict = {}
     label_trick: bool = False  # changes D's targets: needs an objective with targets
     input_gradients: bool = False  # takes per-sample input gradients: no batch norm in D
+    #: D must be a deterministic function of its input (a gradient penalty is taken on
+    #: the critic itself, not on a random draw of it): no dropout, no batch norm
+    deterministic_critic: bool = False
+    #: D must not use batch norm (spectral norm: its normalization undoes the bound)
+    no_batch_norm: bool = False
     order: int = 50  # hooks of several regularizers run in ascending order
 
     def __init__(self, **overrides):
@@ -72,6 +77,7 @@ class Regularizer:
             raise GanZooError(f"unknown parameter(s) {', '.join(f'{self.name}.{k}' for k in unknown)}; "
                               f"valid: {allowed}")
         self.p = {**self.params, **{k: type(self.params[k])(v) for k, v in overrides.items()}}
+        self.overridden = frozenset(overrides)
 
     def check(self, objective: Objective) -> None:
         if self.label_trick and not objective.has_targets:
@@ -81,6 +87,14 @@ class Regularizer:
 
     def configure_backbone(self, kwargs: dict) -> None:
         pass
+
+    def check_targets_range(self, objective: Objective, low: float, high: float) -> None:
+        """A sigmoid-family (BCE) objective takes targets within [0, 1] only."""
+        if objective.sigmoid_targets and (low < 0.0 or high > 1.0):
+            raise GanZooError(
+                f"{self.name} targets [{low:g}, {high:g}] leave [0, 1], where {objective.name}'s "
+                "binary cross-entropy is unbounded below; valid for the sigmoid family: within [0, 1]"
+            )
 
     def wrap_networks(self, g: nn.Module, d: nn.Module) -> None:
         pass
@@ -157,19 +171,40 @@ class OneSidedSmoothing(Regularizer):
     label_trick = True
     order = 10
 
+    def check(self, objective):
+        super().check(objective)
+        self.check_targets_range(objective, self.p["real"], self.p["real"])
+
     def targets(self, real_t, fake_t, ctx):
         return torch.full_like(real_t, self.p["real"]), fake_t
 
 
 @register_regularizer("soft-labels")
 class SoftLabels(Regularizer):
-    """Targets drawn every step: real ~ U(0.7, 1.2), fake ~ U(0.0, 0.3)."""
+    """Targets drawn every step: real ~ U(0.7, 1.2), fake ~ U(0.0, 0.3) for least-squares
+    objectives; for the sigmoid (BCE) family the real range stops at 1 (U(0.7, 1.0)),
+    since a BCE target above 1 has no lower bound. :meth:`check` sets the range for the
+    run's objective (``real_high`` unless overridden) and refuses BCE targets outside
+    [0, 1]."""
 
     source = "ganhacks (Chintala et al. 2016); seed 004"
-    summary = "real ~ U(0.7, 1.2), fake ~ U(0.0, 0.3), resampled every step"
+    summary = ("real ~ U(0.7, 1.2) (least squares) or U(0.7, 1.0) (sigmoid family), "
+               "fake ~ U(0.0, 0.3), resampled every step")
     params = {"real_low": 0.7, "real_high": 1.2, "fake_low": 0.0, "fake_high": 0.3}
+    #: the real upper bound for objectives whose targets go into BCE
+    sigmoid_real_high = 1.0
     label_trick = True
     order = 10
+
+    def check(self, objective):
+        super().check(objective)
+        if objective.sigmoid_targets and "real_high" not in self.overridden:
+            self.p["real_high"] = self.sigmoid_real_high
+        p = self.p
+        if p["real_low"] > p["real_high"] or p["fake_low"] > p["fake_high"]:
+            raise GanZooError(f"soft-labels ranges must have low <= high, got {p}")
+        self.check_targets_range(objective, min(p["real_low"], p["fake_low"]),
+                                 max(p["real_high"], p["fake_high"]))
 
     def targets(self, real_t, fake_t, ctx):
         p, g = self.p, ctx.generator
@@ -240,8 +275,9 @@ class SpectralNorm(Regularizer):
     """Spectral normalization of every weight layer of D (one power iteration per step)."""
 
     source = "Miyato et al. 2018, Spectral Normalization for GANs, arXiv:1802.05957"
-    summary = "spectral normalization on D's weight layers"
+    summary = "spectral normalization on D's weight layers, no batch norm in D"
     params = {}
+    no_batch_norm = True
 
     def wrap_networks(self, g, d):
         from torch.nn.utils.parametrizations import spectral_norm
@@ -260,6 +296,7 @@ class GradientPenalty(Regularizer):
     summary = "gradient penalty, lambda 10"
     params = {"weight": 10.0}
     input_gradients = True
+    deterministic_critic = True
 
     def check(self, objective):
         super().check(objective)

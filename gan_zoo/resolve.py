@@ -19,7 +19,7 @@ from gan_zoo.errors import GanZooError
 from gan_zoo.losses import Objective, get_loss
 from gan_zoo.regularizers import Regularizer, implied_regularizers, parse_regularizers
 from gan_zoo.settings import TrainSettings
-from gan_zoo.spec import RunSpec
+from gan_zoo.spec import MATCH_MODES, RunSpec
 
 __all__ = ["Resolved", "resolve", "resolve_device", "build_networks"]
 
@@ -34,6 +34,7 @@ class Resolved:
     settings: TrainSettings
     backbone: str
     d_norm: str
+    d_dropout: float
     width: int
     g_dropout: float
     device: str
@@ -58,10 +59,11 @@ class Resolved:
         """The JSON-able effective values recorded with the run."""
         return {
             **self.settings.record(), "backbone": self.backbone, "d_norm": self.d_norm,
-            "width": self.width, "g_dropout": self.g_dropout, "nz": self.spec.nz,
+            "d_dropout": self.d_dropout, "width": self.width, "g_dropout": self.g_dropout, "nz": self.spec.nz,
             "batch_size": self.spec.batch_size, "penalty_weight": self.penalty_weight,
             "regularizers": {r.name: dict(r.p) for r in self.regularizers},
             "device": self.device,
+            "match": self.spec.match, "wall_budget_s": self.spec.wall_budget_s,
         }
 
 
@@ -82,6 +84,14 @@ def resolve(spec: RunSpec) -> Resolved:
         value = getattr(spec, name)
         if not isinstance(value, int) or value < 1:
             raise GanZooError(f"{name} must be a positive integer, got {value!r}")
+    if spec.match not in MATCH_MODES:
+        raise GanZooError(f"unknown match {spec.match!r}; valid: {', '.join(MATCH_MODES)}")
+    if spec.wall_budget_s is not None and not spec.wall_budget_s > 0:
+        raise GanZooError(f"wall_budget_s must be a positive number of seconds, got {spec.wall_budget_s!r}")
+    for name in ("curve_points", "curve_samples"):
+        value = getattr(spec, name)
+        if not isinstance(value, int) or value < (0 if name == "curve_points" else 10):
+            raise GanZooError(f"{name} must be an integer >= {0 if name == 'curve_points' else 10}, got {value!r}")
     objective = get_loss(spec.loss)
     info = dataset_info(spec.dataset)
     regs = parse_regularizers(spec.regularizers, spec.reg_params)
@@ -93,18 +103,26 @@ def resolve(spec: RunSpec) -> Resolved:
     backbone = spec.backbone or info.default_backbone
 
     # per-sample input gradients are wrong under batch norm (the penalty of one sample
-    # would depend on the others), so those runs get layer norm unless told otherwise
+    # would depend on the others), so those runs get layer norm unless told otherwise;
+    # a penalised critic is deterministic (Gulrajani et al. 2017): no dropout either.
+    # Spectral norm's D has no batch norm (Miyato et al. 2018): none unless told.
     input_grads = objective.penalty_weight > 0 or any(r.input_gradients for r in regs)
-    d_norm = spec.d_norm or ("layer" if input_grads else "batch")
+    deterministic = objective.penalty_weight > 0 or any(r.deterministic_critic for r in regs)
+    no_bn = [r.name for r in regs if r.no_batch_norm]
+    d_norm = spec.d_norm or ("layer" if input_grads else "none" if no_bn else "batch")
     if input_grads and d_norm == "batch":
         raise GanZooError("d_norm=batch cannot be used with a gradient penalty; valid here: layer, none")
+    if no_bn and d_norm == "batch":
+        raise GanZooError(f"d_norm=batch cannot be used with {no_bn[0]} (batch norm undoes its "
+                          "Lipschitz bound); valid here: none, layer")
 
     build_kwargs = {"g_dropout": 0.0}
     for reg in regs:
         reg.configure_backbone(build_kwargs)
     width = spec.width or backbone_defaults(backbone)["width"]
+    d_dropout = 0.0 if deterministic else float(backbone_defaults(backbone)["d_dropout"])
     return Resolved(spec=spec, objective=objective, regularizers=regs, settings=settings,
-                    backbone=backbone, d_norm=d_norm, width=width,
+                    backbone=backbone, d_norm=d_norm, d_dropout=d_dropout, width=width,
                     g_dropout=build_kwargs["g_dropout"], device=resolve_device(spec.device))
 
 
@@ -113,6 +131,7 @@ def build_networks(res: Resolved, shape: tuple, num_classes: int) -> tuple[nn.Mo
     g, d = build_backbone(
         res.backbone, shape=shape, nz=res.spec.nz, width=res.width, d_norm=res.d_norm,
         num_classes=num_classes if res.spec.conditional else 0, g_dropout=res.g_dropout,
+        d_dropout=res.d_dropout,
     )
     for reg in res.regularizers:
         reg.wrap_networks(g, d)

@@ -39,6 +39,8 @@ SAMPLES_PNG = "samples.png"
 SAMPLES_NPZ = "samples.npz"
 BEST50_PNG = "best50.png"
 CURVES_PNG = "curves.png"
+#: in-training score points: step, wall_s (training seconds), fid (or modes, hq_frac)
+CURVE_CSV = "score_curve.csv"
 ERROR_TXT = "error.txt"
 #: log.csv columns, in order
 LOG_COLUMNS = ["step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "wall_s"]

@@ -20,6 +20,15 @@ from gan_zoo.settings import check_value, parse_value
 #: Spec fields that describe where a run executes, not what it computes;
 #: they do not enter the run id.
 ENVIRONMENT_FIELDS = ("device", "log_every", "checkpoint_every")
+#: Spec fields that record how a run was observed or how its grid matched compute, not
+#: what it computes: in-training score points (taken on their own random streams) and
+#: the grid's match mode (a d-steps grid changes ``steps`` itself). Not in the run id.
+RECORD_FIELDS = ("match", "curve_points", "curve_samples")
+#: Fields added after run ids were first shipped: left out of the id while None, so
+#: every earlier run keeps its id.
+ID_WHEN_SET_FIELDS = ("wall_budget_s",)
+#: How a grid matches compute across objectives (``gan-zoo bench --match``).
+MATCH_MODES = ("g-steps", "d-steps", "wall")
 
 
 @dataclass
@@ -49,6 +58,12 @@ class RunSpec:
     device: str = "auto"
     log_every: int = 50
     checkpoint_every: int = 500
+    #: stop training once this many training seconds are spent (``--match wall``);
+    #: ``steps`` is then an upper bound. Not bitwise reproducible.
+    wall_budget_s: float | None = None
+    match: str = "g-steps"  # how the grid matched compute: g-steps | d-steps | wall
+    curve_points: int = 0  # in-training scores (FID, or modes for 2-D mixtures); 0 = off
+    curve_samples: int = 1000  # samples per in-training score (2-D mixtures: 2,500)
 
     def __post_init__(self) -> None:
         """Every value checked here, before anything is written or trained."""
@@ -93,7 +108,9 @@ class RunSpec:
 
     def run_id(self) -> str:
         """A short stable hash of every field that changes what the run computes."""
-        payload = {k: v for k, v in self.to_dict().items() if k not in ENVIRONMENT_FIELDS}
+        payload = {k: v for k, v in self.to_dict().items()
+                   if k not in ENVIRONMENT_FIELDS and k not in RECORD_FIELDS
+                   and not (k in ID_WHEN_SET_FIELDS and v is None)}
         if payload.get("precision") == "fp32":  # the CPU default: ids as before precision existed
             del payload["precision"]
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))

@@ -55,6 +55,7 @@ from gan_zoo.resolve import Resolved, build_networks, resolve
 from gan_zoo.runs import (CHECKPOINT, DIVERGED, LOG_CSV, LOG_COLUMNS, OK, SPEC_JSON, RunResult,
                           check_same_run, training_ended, write_result)
 from gan_zoo.spec import RunSpec
+from gan_zoo.trainlog import LogWindow, ScoreCurve
 
 __all__ = ["Trainer", "StepOutcome", "Accel", "train_run", "torch_threads", "G_REALS"]
 
@@ -69,8 +70,8 @@ def _optimizer(params, res: Resolved, lr: float) -> torch.optim.Optimizer:
 
 
 def _grad_norm(module: nn.Module) -> Tensor:
-    grads = [p.grad.detach().flatten() for p in module.parameters() if p.grad is not None]
-    return torch.cat(grads).norm() if grads else torch.zeros(())
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    return nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
 @dataclass
@@ -130,11 +131,15 @@ class Trainer:
         self.d_steps = 0
         self.wall = 0.0
         self.log: list[dict] = []
+        # in-training score points (written to the run folder's CURVE_CSV)
+        self.curve = ScoreCurve(spec, data.kind, dev, self.run_dir, data_root)
         self.prob = res.objective.reports_probability
         #: check the losses' finiteness with a host sync every step (free on the CPU); on a
         #: GPU a device-side flag and step counter record the first bad step exactly and
         #: the host reads them at log steps only
         self.sync_every_step = dev == "cpu"
+        # the open logging window (checkpointed: a resumed run logs the same means)
+        self.window = LogWindow(torch.sigmoid if self.prob else None)
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -145,6 +150,7 @@ class Trainer:
             "data_gen": self.data_gen.get_state(), "noise_gen": self.noise_gen.get_state(),
             "reg_gen": self.reg_gen.get_state(), "torch_rng": torch.get_rng_state(),
             "step": self.steps_done, "d_steps": self.d_steps, "wall": self.wall, "log": self.log,
+            "log_window": self.window.state(),
             "run_id": self.res.spec.run_id(),
         }
         if _on_cuda(self.res.device):  # never initialise CUDA in a CPU run
@@ -167,6 +173,7 @@ class Trainer:
         if _on_cuda(self.res.device) and isinstance(cuda_rng, Tensor):
             torch.cuda.set_rng_state(rng_bytes(cuda_rng), torch.device(self.res.device))
         self.steps_done, self.d_steps, self.wall, self.log = st["step"], st["d_steps"], st["wall"], st["log"]
+        self.window.load(st.get("log_window"))
 
     def save_checkpoint(self) -> None:
         if self.run_dir is not None:
@@ -211,12 +218,14 @@ class Trainer:
 
     def step(self, *, log: bool = False) -> dict[str, Tensor]:
         """One generator step (``n_critic`` critic steps first). ``log``: also measure
-        the gradient norms (a log step). Returns the step's detached figures."""
+        the gradient norms (D's: the mean over its updates of this step). Returns the
+        step's detached figures."""
         res, obj, hooks = self.res, self.res.objective, self.hooks
         ctx = StepContext(self.steps_done, res.spec.steps, self.reg_gen)
         bs = res.spec.batch_size
         g, d = self._G, self._D
         self.d.requires_grad_(True)
+        d_grad = None
         for _ in range(res.n_critic):
             xr, yr = self._reals(bs)
             yf = yr
@@ -241,7 +250,9 @@ class Trainer:
                     d_loss = d_loss + extra
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
-            d_grad = _grad_norm(self.d) if log else None
+            if log:  # the mean over this step's critic updates
+                norm = _grad_norm(self.d) / res.n_critic
+                d_grad = norm if d_grad is None else d_grad + norm
             self.opt_d.step()
             for reg in hooks:
                 reg.after_d_step(self.d)
@@ -280,17 +291,23 @@ class Trainer:
 
     def run(self, steps: int | None = None, *, log_every: int | None = None,
             progress: bool | None = False) -> StepOutcome:
-        """Train ``steps`` more generator steps (None: until the spec's ``steps``).
+        """Train ``steps`` more generator steps (None: until the spec's ``steps``, or
+        until its ``wall_budget_s`` training seconds are spent).
 
         Logs every ``log_every`` steps (default the spec's) and at the last step of the
-        call; checkpoints every ``checkpoint_every`` steps when there is a run folder.
-        A non-finite loss stops the call with status ``diverged``.
+        call, each row the mean over the steps since the previous row; checkpoints every
+        ``checkpoint_every`` steps when there is a run folder; scores the spec's
+        ``curve_points`` in-training points (their time is not training time). A
+        non-finite loss stops the call with status ``diverged``.
         """
         spec, device = self.res.spec, self.res.device
         total = spec.steps if steps is None else self.steps_done + steps
         log_every = log_every or spec.log_every
+        budget = spec.wall_budget_s
         outcome = StepOutcome(OK)
         bar = _progress(total, self.steps_done, spec, progress)
+        window = self.window
+        self.curve.load(self.steps_done)
         self.g.train()
         self.d.train()
         t0 = time.perf_counter()
@@ -299,8 +316,12 @@ class Trainer:
             first_bad = torch.full((), -1, dtype=torch.long, device=device)
         try:
             while self.steps_done < total:
-                log = (self.steps_done + 1) % log_every == 0 or self.steps_done + 1 == total
-                out = self.step(log=log)
+                out = self.step(log=True)
+                window.add(out)
+                elapsed = self.wall + time.perf_counter() - t0
+                out_of_time = budget is not None and elapsed >= budget
+                end = out_of_time or self.steps_done == total
+                log = self.steps_done % log_every == 0 or end
                 finite = torch.isfinite(out["d_loss"] + out["g_loss"])
                 bad_step = None
                 if self.sync_every_step:
@@ -314,14 +335,20 @@ class Trainer:
                     outcome = StepOutcome(DIVERGED, f"non-finite loss at step {bad_step} "
                                           f"(d_loss={out['d_loss'].item():.4g}, g_loss={out['g_loss'].item():.4g})",
                                           step=bad_step)
-                    self._append_log(out, t0)
+                    self._append_log(window, t0)
                     break
                 if log:
-                    self._append_log(out, t0)
+                    self._append_log(window, t0)
                     if bar is not None:
                         bar.set_postfix(d=f"{self.log[-1]['d_loss']:.3f}", g=f"{self.log[-1]['g_loss']:.3f}")
                 if bar is not None:
                     bar.update(1)
+                if self.curve.due(self.steps_done, elapsed, end):
+                    self.wall += time.perf_counter() - t0
+                    self.curve.score(self.g, self.num_classes, self.steps_done, self.wall)
+                    t0 = time.perf_counter()
+                if out_of_time:
+                    break
                 if self.steps_done % spec.checkpoint_every == 0 and self.steps_done < total:
                     self.wall += time.perf_counter() - t0
                     self.save_checkpoint()
@@ -347,17 +374,10 @@ class Trainer:
         result.precision = res.spec.precision
         return result
 
-    def _append_log(self, out: dict, t0: float) -> None:
-        squash = torch.sigmoid if self.prob else (lambda t: t)
-        row = {
-            "step": self.steps_done,
-            "d_loss": out["d_loss"].item(), "g_loss": out["g_loss"].item(),
-            "d_real": squash(out["real_logits"].float()).mean().item(),
-            "d_fake": squash(out["fake_logits"].float()).mean().item(),
-            "g_grad_norm": out["g_grad"].item() if out["g_grad"] is not None else math.nan,
-            "d_grad_norm": out["d_grad"].item() if out["d_grad"] is not None else math.nan,
-            "wall_s": round(self.wall + time.perf_counter() - t0, 4),
-        }
+    def _append_log(self, window: LogWindow, t0: float) -> None:
+        """One log.csv row: the means over the steps since the previous row (one host sync)."""
+        row = {"step": self.steps_done, **window.means(),
+               "wall_s": round(self.wall + time.perf_counter() - t0, 4)}
         self.log.append(row)
 
 
@@ -410,7 +430,7 @@ def train_run(
         trainer_state = resume_state(run_dir, run_dir / CHECKPOINT, spec.run_id())
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_dir / SPEC_JSON, spec.to_dict())
-    trainer = Trainer(res, data, run_dir=run_dir, accel=accel)
+    trainer = Trainer(res, data, run_dir=run_dir, accel=accel, data_root=data_root)
     if trainer_state is not None:
         trainer.load(trainer_state)
     if announce is not None:

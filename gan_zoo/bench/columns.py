@@ -12,7 +12,7 @@ from gan_zoo.metrics import keys
 # the table, statistics, plot and report modules that read them through this module
 from gan_zoo.runs import (  # noqa: F401
     DIVERGED, FAILED, LOG_CSV, METRICS_JSON, OK, RESULT_JSON, SAMPLES_NPZ, SAMPLES_PNG, SKIPPED,
-    SPEC_JSON, STATUS_COMPLETENESS, STATUSES,
+    SPEC_JSON, STATUS_COMPLETENESS, STATUSES, CURVE_CSV,
 )
 
 # -- files ----------------------------------------------------------------------------
@@ -45,7 +45,10 @@ STEPS = "steps"  # generator steps done
 STEPS_PLANNED = "steps_planned"  # generator steps asked for (spec.steps)
 G_STEPS = "g_steps"
 D_STEPS = "d_steps"
-WALL_S = "wall_s"  # training time, seconds
+WALL_S = "wall_s"  # training time, seconds (in-training score points excluded)
+D_EXAMPLES = "d_examples"  # examples seen by D: d_steps * batch_size (reals; as many fakes)
+MATCH = "match"  # how the grid matched compute: g-steps | d-steps | wall
+WALL_BUDGET_S = "wall_budget_s"  # the training seconds a wall-matched run was given
 STATUS = "status"
 REASON = "reason"
 DIVERGED_STEP = "diverged_step"  # generator step where a diverged run broke down
@@ -60,20 +63,25 @@ EVAL_EXTRA_COLUMNS = [keys.MODES_TOTAL, keys.EVAL_SAMPLES, keys.FEATURE_EXTRACTO
 
 RUNS_COLUMNS = [
     RUN_ID, DATASET, BACKBONE, LOSS, REGULARIZERS, SEED, PARAMS,
-    STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, WALL_S, STATUS, REASON, DIVERGED_STEP,
+    STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, D_EXAMPLES, WALL_S, MATCH, WALL_BUDGET_S, STATUS, REASON, DIVERGED_STEP,
     *keys.METRIC_COLUMNS, *EVAL_EXTRA_COLUMNS,
     DEVICE, TRAIN_PRECISION, VERSION, RUN_DIR,
 ]
 #: Integer columns (nullable: empty where a run never got that far).
-RUNS_INT_COLUMNS = [SEED, STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, DIVERGED_STEP, keys.MODES_TOTAL,
+RUNS_INT_COLUMNS = [SEED, STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, D_EXAMPLES, DIVERGED_STEP, keys.MODES_TOTAL,
                     keys.EVAL_SAMPLES, keys.REFERENCE_SIZE, keys.REFERENCE_SEED]
 
 # -- curves.csv: tidy training log -------------------------------------------------------
 
 STEP, METRIC, VALUE = "step", "metric", "value"
 CURVES_COLUMNS = [RUN_ID, STEP, METRIC, VALUE]
-#: log.csv columns besides ``step`` that become curve metrics.
+#: log.csv columns besides ``step`` that become curve metrics (each a mean over its
+#: logging window; wall_s the training seconds at the row).
 LOG_METRICS = ["d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "wall_s"]
+#: The in-training score points (the run folder's CURVE_CSV) in curves.csv: FID (modes
+#: and high-quality share for 2-D mixtures) and the training seconds at each point.
+CURVE_WALL_S = "curve_wall_s"
+SCORE_CURVE_METRICS = [keys.FID, keys.MODES, keys.HQ_FRAC]
 
 # -- summary.csv: one row per configuration ----------------------------------------------
 

@@ -91,9 +91,21 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
               show_default=True, help="baseline: each objective against --baseline; all: every pair.")
 @click.option("--quiet", is_flag=True,
               help="No progress bar and no line per finished run.")
+@click.option("--match", type=click.Choice(["g-steps", "d-steps", "wall"]), default="g-steps",
+              show_default=True,
+              help="Compute every objective gets: the budget's generator steps (Lucic/Kurach), the "
+                   "same discriminator steps (n_critic=5 -> a fifth of the generator steps), or the "
+                   "same training seconds (not bitwise reproducible).")
+@click.option("--wall-seconds", type=float, default=None,
+              help="Training seconds per run under --match wall [default: what an ns run of the "
+                   "budget's steps takes here, measured first].")
+@click.option("--curve-points", type=int, default=None,
+              help="In-training score points per run (FID of 1,000 samples; modes for 2-D "
+                   "mixtures); 0 = none [default: 10, none under 200 steps].")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
-                  workers, executor, ray_address, gpus_per_run, runs_per_gpu, precision, eval_samples, feature_extractor,
-                  inception_weights, no_resume, baseline, comparisons, quiet):
+                  workers, executor, ray_address, gpus_per_run, runs_per_gpu, precision, eval_samples,
+                  feature_extractor, inception_weights, no_resume, baseline, comparisons, quiet, match,
+                  wall_seconds, curve_points):
     """Train and score every objective x regularizer x seed (x --set sweep) combination."""
     from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list, parse_sweeps
     from gan_zoo.bench.runner import (DEFAULT_RUNS_PER_GPU, EvalOptions, completed_count, default_workers,
@@ -113,9 +125,13 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
         raise GanZooError("--ray-address and --gpus-per-run apply to --executor ray only")
     loss_names = parse_losses(losses)
     _check_baseline(loss_names, baseline, comparisons)
-    items = expand_grid(dataset=dataset, losses=loss_names,
-                        regularizers=parse_regularizer_list(regularizers), seeds=seeds,
-                        sweeps=parse_sweeps(sets), budget=plan, steps=steps, device=device)
+    if wall_seconds is not None and (match != "wall" or not wall_seconds > 0):
+        raise GanZooError("--wall-seconds takes a positive number of seconds, with --match wall only")
+    grid_args = dict(dataset=dataset, losses=loss_names, regularizers=parse_regularizer_list(regularizers),
+                     seeds=seeds, sweeps=parse_sweeps(sets), budget=plan, steps=steps, device=device,
+                     curve_points=curve_points)
+    # every user error before anything is written (a wall grid is re-expanded below)
+    items = expand_grid(**grid_args, match="g-steps" if match == "wall" else match)
     items = _with_precision(items, precision, dev)
     out = out or Path("results") / f"{dataset.replace(':', '_').replace('/', '_')}-{plan.name}"
     if runs_per_gpu is not None and not dev.startswith("cuda"):
@@ -132,8 +148,19 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
 
     with _bench_lock(out):  # one writer per results folder
         prepare_out(out, resume=not no_resume)
+        wall_from = None
+        if match == "wall":
+            wall_from = "--wall-seconds" if wall_seconds else "an ns run of the budget's steps"
+            if not wall_seconds:
+                wall_seconds = _calibrate_wall(grid_args, out, data_root, workers)
+                click.echo(f"--match wall: {wall_seconds:.1f} training seconds per run "
+                           f"(what {wall_from} took here)", err=True)
+            items = _with_precision(expand_grid(**grid_args, match=match, wall_seconds=wall_seconds),
+                                    precision, dev)
         write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
-                         baseline=baseline, comparisons=comparisons)
+                         baseline=baseline, comparisons=comparisons, match=match,
+                         wall_seconds=wall_seconds, wall_seconds_from=wall_from,
+                         curve_points=items[0].spec.curve_points if items else 0)
         done_before = completed_count(items, out)
         skipped = sum(bool(it.skip_reason) for it in items)
         todo = [it for it in items if not it.skip_reason]
@@ -242,6 +269,27 @@ def _none_succeeded(todo, out: Path) -> bool:
 
     results = [read_result(out / C.RUNS_DIR / it.run_id) for it in todo]
     return bool(todo) and all(r is None or r.status == FAILED for r in results)
+
+
+def _calibrate_wall(grid_args: dict, out: Path, data_root, workers: int) -> float:
+    """The training seconds of one ns run (seed 0, no regularizer) of the budget's
+    generator steps, trained here with the threads a grid worker gets; kept in
+    ``out/calibration`` so the same command again reuses it."""
+    import os
+
+    from gan_zoo.bench.grid import expand_grid
+    from gan_zoo.train import torch_threads, train_run
+
+    item = expand_grid(**{**grid_args, "losses": ["ns"], "regularizers": ["none"], "seeds": 1,
+                          "curve_points": 0})[0]
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    with torch_threads(threads):
+        result = train_run(item.spec, out / "calibration" / item.run_id, data_root=data_root,
+                           progress=False, artifacts=False)
+    if result.status != "ok" or not result.wall_s > 0:
+        raise GanZooError(f"--match wall: the ns calibration run ended {result.status} "
+                          f"({result.reason}); give --wall-seconds")
+    return float(result.wall_s)
 
 
 def _check_baseline(loss_names: list[str], baseline: str, comparisons: str) -> None:

@@ -2,7 +2,15 @@
 
 Budgets say how long each run trains and how many samples score it. ``standard``
 follows Lucic et al. 2018 (Are GANs Created Equal?, arXiv:1711.10337): 20 epochs at
-batch 64 and 10,000 evaluation samples. Budgets count generator steps.
+batch 64 and 10,000 evaluation samples. Budgets count generator steps; a grid can
+match compute otherwise (:data:`MATCH_MODES`, ``gan-zoo bench --match``):
+
+- ``g-steps`` (default; Lucic et al. 2018, Kurach et al. 2019): every run makes the
+  budget's generator steps, so objectives with n_critic > 1 get more D updates and time;
+- ``d-steps``: every run makes the budget's steps in D updates: an objective with
+  n_critic = 5 gets a fifth of the generator steps;
+- ``wall``: every run trains for the same seconds (``wall_budget_s``), with up to
+  :data:`WALL_STEP_CAP` times the budget's generator steps; not bitwise reproducible.
 """
 
 from __future__ import annotations
@@ -16,13 +24,20 @@ from gan_zoo.errors import GanZooError, NotApplicableError
 from gan_zoo.losses import get_loss, list_losses
 from gan_zoo.regularizers import list_regularizers, parse_regularizers
 from gan_zoo.settings import parse_pairs
-from gan_zoo.spec import RunSpec, parse_field
+from gan_zoo.spec import MATCH_MODES, RunSpec, parse_field
 
-__all__ = ["Budget", "BUDGETS", "GridItem", "budget_for", "expand_grid", "parse_losses",
+__all__ = ["MATCH_MODES", "WALL_STEP_CAP", "match_steps", "Budget", "BUDGETS", "GridItem", "budget_for", "expand_grid", "parse_losses",
            "parse_regularizer_list", "parse_sweeps"]
 
 #: keys the grid itself sets; --set cannot sweep them
-GRID_KEYS = ("dataset", "loss", "regularizers", "seed", "device")
+GRID_KEYS = ("dataset", "loss", "regularizers", "seed", "device", "match", "wall_budget_s",
+             "curve_points")
+#: under --match wall, a run stops at its seconds or at this many times the budget's
+#: generator steps, whichever comes first
+WALL_STEP_CAP = 4
+#: below this many generator steps a grid takes no in-training points unless asked
+#: (--curve-points): in a seconds-long test grid they would cost more than the training
+CURVE_MIN_STEPS = 200
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,7 @@ class Budget:
     point_steps: int
     batch_size: int
     eval_samples: int  # at most this many, where the dataset allows fewer than its protocol
+    curve_points: int = 10  # in-training score points per run (0: none)
 
     def steps(self, dataset: str, batch_size: int) -> int:
         info = dataset_info(dataset)
@@ -61,8 +77,9 @@ class Budget:
 
 BUDGETS = {
     # a seconds-long check that the whole pipeline runs
+    # no in-training points: at 20 steps they would cost more than the training
     "smoke": Budget("smoke", image_steps=20, epochs=None, point_steps=100, batch_size=32,
-                    eval_samples=1000),
+                    eval_samples=1000, curve_points=0),
     # what a 2-core CPU finishes for all ten objectives on MNIST in under 15 minutes;
     # batch 32: on the CPU twice the updates of batch 64 in the same time, and after
     # 1,000 of them the generators draw digits, where 500 at batch 64 drew blobs
@@ -94,6 +111,20 @@ class GridItem:
     @property
     def run_id(self) -> str:
         return self.spec.run_id()
+
+
+def match_steps(match: str, steps: int, loss: str, n_critic: int | None) -> int:
+    """Generator steps of one run of a grid whose budget is ``steps`` under ``match``:
+    ``steps`` (g-steps), ``steps / n_critic`` rounded, at least 1 (d-steps), or the cap
+    ``WALL_STEP_CAP * steps`` (wall: the run stops at its seconds first)."""
+    if match not in MATCH_MODES:
+        raise GanZooError(f"unknown --match {match!r}; valid: {', '.join(MATCH_MODES)}")
+    if match == "d-steps":
+        k = n_critic or get_loss(loss).defaults["n_critic"]
+        return max(1, round(steps / k))
+    if match == "wall":
+        return WALL_STEP_CAP * steps
+    return steps
 
 
 def _split(text: str) -> list[str]:
@@ -154,22 +185,43 @@ def expand_grid(
     budget: Budget,
     steps: int | None = None,
     device: str = "auto",
+    match: str = "g-steps",
+    wall_seconds: float | None = None,
+    curve_points: int | None = None,
 ) -> list[GridItem]:
-    """Every combination as a GridItem; inapplicable pairs carry their skip reason."""
+    """Every combination as a GridItem; inapplicable pairs carry their skip reason.
+
+    ``match`` (see the module docstring) sets each run's generator steps from the
+    budget's; ``wall`` needs ``wall_seconds``. ``curve_points`` (default the budget's)
+    in-training score points per run."""
     if not isinstance(seeds, int) or seeds < 1:
         raise GanZooError(f"--seeds must be a positive integer, got {seeds}")
     if steps is not None and steps < 1:
         raise GanZooError(f"--steps must be a positive integer, got {steps}")
     dataset_info(dataset)  # unknown dataset -> one line listing the valid ones
+    match_steps(match, 1, "ns", 1)  # unknown mode -> one line
+    if match == "wall" and not (wall_seconds and wall_seconds > 0):
+        raise GanZooError("--match wall needs the training seconds per run (--wall-seconds, or "
+                          "the calibration run of gan-zoo bench)")
+    if match != "wall" and wall_seconds is not None:
+        raise GanZooError("--wall-seconds applies to --match wall only")
+    if curve_points is not None and (not isinstance(curve_points, int) or curve_points < 0):
+        raise GanZooError(f"--curve-points must be an integer >= 0, got {curve_points}")
     keys = list(sweeps)
     items = []
     for values in itertools.product(*(sweeps[k] for k in keys)):
         sweep = dict(zip(keys, values))
         batch = sweep.get("batch_size", budget.batch_size)
-        base = {"steps": steps or budget.steps(dataset, batch), "batch_size": batch}
+        budget_steps = steps or budget.steps(dataset, batch)
+        points = curve_points if curve_points is not None else (
+            budget.curve_points if budget_steps >= CURVE_MIN_STEPS else 0)
+        base = {"batch_size": batch, "match": match, "wall_budget_s": wall_seconds,
+                "curve_points": points}
         for loss, regs, seed in itertools.product(losses, regularizers, range(seeds)):
-            spec = RunSpec.from_dict({**base, **sweep, "dataset": dataset, "loss": loss,
-                                      "regularizers": regs, "seed": seed, "device": device})
+            run_steps = match_steps(match, budget_steps, loss, sweep.get("n_critic"))
+            spec = RunSpec.from_dict({**base, **sweep, "steps": run_steps, "dataset": dataset,
+                                      "loss": loss, "regularizers": regs, "seed": seed,
+                                      "device": device})
             item = GridItem(spec, sweep)
             try:
                 objective = get_loss(loss)

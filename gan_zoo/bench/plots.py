@@ -26,7 +26,7 @@ from gan_zoo.io import savefig_atomic
 from gan_zoo.metrics import keys
 
 __all__ = [
-    "plot_metric_by_objective", "plot_heatmaps", "plot_curves", "plot_sample_grids",
+    "plot_metric_by_objective", "plot_heatmaps", "plot_curves", "plot_score_curves", "plot_sample_grids",
     "plot_mixture_samples", "plot_all", "setting_label", "setting_prose",
 ]
 
@@ -240,6 +240,56 @@ def plot_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir,
     return paths or None
 
 
+def plot_score_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir) -> list[Path] | None:
+    """Per dataset: the in-training score (FID, or modes for 2-D mixtures) per objective
+    over generator steps (mean over seeds) and over training seconds (one line per run),
+    a row per setting, so a reader sees whether a ranking is about speed or about where
+    runs end."""
+    if not _has(curves_df, C.RUN_ID, C.STEP, C.METRIC, C.VALUE) or not _has(runs_df, C.RUN_ID):
+        return None
+    info = runs_df[[C.RUN_ID, C.DATASET, C.LOSS, C.REGULARIZERS, C.PARAMS, C.SEED]]
+    pts = curves_df[curves_df[C.METRIC].isin([*C.SCORE_CURVE_METRICS, C.CURVE_WALL_S])]
+    if pts.empty:
+        return None
+    pts = pts.assign(**{C.VALUE: pd.to_numeric(pts[C.VALUE], errors="coerce")
+                        .replace([np.inf, -np.inf], np.nan)})
+    wide = pts.pivot_table(index=[C.RUN_ID, C.STEP], columns=C.METRIC, values=C.VALUE,
+                           aggfunc="first").reset_index().merge(info, on=C.RUN_ID)
+    paths = []
+    for dataset, sub in wide.groupby(C.DATASET, sort=True):
+        metric = next((m for m in C.SCORE_CURVE_METRICS if m in sub and sub[m].notna().any()), None)
+        if metric is None:
+            continue
+        sub = sub.assign(setting=[setting_label(r, p) for r, p in zip(sub[C.REGULARIZERS], sub[C.PARAMS])])
+        settings = sorted(sub["setting"].unique(), key=lambda s: (not s.startswith("none"), s))
+        losses = sorted(sub[C.LOSS].unique())
+        with sns.axes_style(_STYLE):
+            fig = _figure(10, 3.2 * len(settings) + 0.6)
+            axes = fig.subplots(len(settings), 2, squeeze=False)
+        for i, setting in enumerate(settings):
+            part = sub[sub["setting"] == setting]
+            sns.lineplot(data=part, x=C.STEP, y=metric, hue=C.LOSS, hue_order=losses,
+                         errorbar=None, marker="o", ax=axes[i, 0], legend=False, lw=1.2)
+            if C.CURVE_WALL_S in part and part[C.CURVE_WALL_S].notna().any():
+                sns.lineplot(data=part, x=C.CURVE_WALL_S, y=metric, hue=C.LOSS, hue_order=losses,
+                             units=C.SEED, estimator=None, marker="o", ax=axes[i, 1],
+                             legend=(i == 0), lw=1.2)
+            for j, xlabel in enumerate(("generator step", "training seconds")):
+                ax = axes[i, j]
+                ax.set_title(f"{setting}: by {xlabel}", fontsize=9)
+                ax.set_xlabel(xlabel)
+                ax.set_ylabel(_metric_label(metric))
+                if metric == keys.FID:
+                    ax.set_yscale("log")
+        if axes[0, 1].get_legend() is not None:
+            sns.move_legend(axes[0, 1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8,
+                            title_fontsize=8, title="objective")
+        fig.suptitle(f"{dataset}: {_metric_label(metric)} during training (small-sample score; "
+                     "left: mean over seeds)", fontsize=10)
+        paths.append(_save(fig, out_dir, f"score-curves-{_slug(dataset)}.png"))
+    return paths or None
+
+
 # -- samples ---------------------------------------------------------------------------------
 
 
@@ -377,6 +427,7 @@ def plot_all(runs_df: pd.DataFrame, curves_df: pd.DataFrame, summary_df: pd.Data
         "metric": plot_metric_by_objective(runs_df, summary_df, out_dir),
         "heatmap": plot_heatmaps(summary_df, out_dir),
         "curves": plot_curves(runs_df, curves_df, out_dir),
+        "score_curves": plot_score_curves(runs_df, curves_df, out_dir),
         "samples": plot_sample_grids(runs_df, out_dir, summary_df),
         "mixtures": plot_mixture_samples(runs_df, out_dir, summary_df),
     }

@@ -90,13 +90,32 @@ def compute_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, loss, regularizers, params): median generator and discriminator steps
     and training seconds over the ok runs."""
     ok = runs[runs[C.STATUS] == C.OK]
-    cols = [C.G_STEPS, C.D_STEPS, C.WALL_S]
+    cols = [C.G_STEPS, C.D_STEPS, C.D_EXAMPLES, C.WALL_S]
     if ok.empty:
         return pd.DataFrame(columns=[*C.GROUP_COLUMNS, *cols])
     num = ok[C.GROUP_COLUMNS].copy()
     for c in cols:
         num[c] = pd.to_numeric(ok[c], errors="coerce").astype(float)
     return num.groupby(C.GROUP_COLUMNS, sort=True, dropna=False)[cols].median().reset_index()
+
+
+def _match_text(sub: pd.DataFrame) -> str:
+    """How the grid matched compute (runs.csv ``match``), as the end of the budget line."""
+    modes = sorted(set(sub[C.MATCH].dropna())) if C.MATCH in sub else []
+    mode = modes[0] if len(modes) == 1 else ("g-steps" if not modes else None)
+    if mode is None:
+        return f"; these runs matched compute in different ways ({', '.join(modes)}): compare with care."
+    if mode == "d-steps":
+        return ("; compute matched in discriminator steps (--match d-steps): "
+                "objectives with several critic updates per generator step made that many times "
+                "fewer generator steps.")
+    if mode == "wall":
+        budget = pd.to_numeric(sub.get(C.WALL_BUDGET_S), errors="coerce").median()
+        return (f"; compute matched in training seconds (--match wall, {fmt_number(budget)} s per run): "
+                "each run stopped when its time was spent, so step counts depend on the machine "
+                "and its load, and these runs are not bitwise reproducible.")
+    return ("; budgets count generator steps (--match g-steps), so objectives with several critic "
+            "updates per step also got more discriminator steps and time.")
 
 
 def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
@@ -108,8 +127,10 @@ def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
         g = pd.to_numeric(sub[C.G_STEPS], errors="coerce").dropna()
         if g.empty:
             continue
-        steps = int(g.median())
-        text = f"Budget on **{dataset}**: {steps:,} generator steps per run"
+        steps, unit = int(g.median()), "generator"
+        if set(sub[C.MATCH].dropna()) == {"d-steps"}:  # the budget is counted in D updates
+            steps, unit = int(pd.to_numeric(sub[C.D_STEPS], errors="coerce").median()), "discriminator"
+        text = f"Budget on **{dataset}**: {steps:,} {unit} steps per run"
         batch = sub["_batch"].dropna()
         size = epoch_size(dataset)
         if not batch.empty and batch.nunique() == 1:
@@ -117,8 +138,7 @@ def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
             if size:
                 text += (f", {steps * batch.iloc[0] / size:.2g} epochs of the {size:,} "
                          "training examples")
-        text += ("; budgets count generator steps, so objectives with several critic updates "
-                 "per step also got more discriminator steps and time.")
+        text += _match_text(sub)
         lines.append(text)
         comp = compute[compute[C.DATASET] == dataset]
         ratio = (comp[C.D_STEPS] / comp[C.G_STEPS]).round(2)

@@ -153,7 +153,8 @@ def _summary_table(summary: pd.DataFrame, runs: pd.DataFrame, tier: dict, snapsh
             out[f"{_metric_name(m)} 95% CI"] = [
                 "" if pd.isna(a) else f"{fmt_number(a)} to {fmt_number(b)}" for a, b in zip(lo, hi)]
     comp = compute_table(runs).set_index(C.GROUP_COLUMNS)
-    for col, name in ((C.G_STEPS, "G steps"), (C.D_STEPS, "D steps"), (C.WALL_S, "train s")):
+    for col, name in ((C.G_STEPS, "G steps"), (C.D_STEPS, "D steps"), (C.D_EXAMPLES, "D examples"),
+                      (C.WALL_S, "train s")):
         out[name] = [comp[col].get(k, float("nan")) if k in comp.index else float("nan")
                      for k in keys_]
     return out.reset_index(drop=True)

@@ -111,7 +111,10 @@ def _run_row(run_dir: Path) -> dict:
         C.STEPS_PLANNED: spec.get("steps"),
         C.G_STEPS: result.get("g_steps"),
         C.D_STEPS: result.get("d_steps"),
+        C.D_EXAMPLES: _d_examples(result, spec),
         C.WALL_S: _num(result.get("wall_s")),
+        C.MATCH: (result.get("resolved") or {}).get("match") or spec.get("match") or "g-steps",
+        C.WALL_BUDGET_S: _num(spec.get("wall_budget_s")),
         C.STATUS: status,
         C.REASON: result.get("reason") or "",
         C.DIVERGED_STEP: result.get("diverged_step"),
@@ -127,11 +130,18 @@ def _run_row(run_dir: Path) -> dict:
     return row
 
 
+def _d_examples(result: dict, spec: dict) -> int | None:
+    """Real examples D saw: its steps times the batch size (it saw as many fakes)."""
+    batch = (result.get("resolved") or {}).get("batch_size") or spec.get("batch_size")
+    d_steps = result.get("d_steps")
+    return int(d_steps) * int(batch) if d_steps is not None and batch else None
+
+
 def _typed_runs(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=C.RUNS_COLUMNS)
     for col in C.RUNS_INT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
-    for col in [*keys.METRIC_COLUMNS, C.WALL_S]:
+    for col in [*keys.METRIC_COLUMNS, C.WALL_S, C.WALL_BUDGET_S]:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     return df
 
@@ -156,7 +166,28 @@ def _read_log(run_id: str, run_dir: Path) -> pd.DataFrame | None:
     tidy = log.melt(id_vars=[C.STEP], value_vars=value_cols, var_name=C.METRIC, value_name=C.VALUE)
     tidy[C.VALUE] = pd.to_numeric(tidy[C.VALUE], errors="coerce")
     tidy.insert(0, C.RUN_ID, run_id)
-    return tidy
+    return pd.concat([tidy, _read_score_curve(run_id, run_dir)], ignore_index=True)
+
+
+def _read_score_curve(run_id: str, run_dir: Path) -> pd.DataFrame:
+    """The in-training score points -> tidy rows: ``fid`` (or modes, hq_frac) and
+    ``curve_wall_s`` (training seconds at the point) per generator step."""
+    path = Path(run_dir) / C.CURVE_CSV
+    empty = pd.DataFrame(columns=C.CURVES_COLUMNS)
+    if not path.is_file():
+        return empty
+    try:
+        pts = pd.read_csv(path, on_bad_lines="skip")
+    except pd.errors.EmptyDataError:
+        return empty
+    if C.STEP not in pts.columns or pts.empty:
+        return empty
+    pts = pts.rename(columns={C.WALL_S: C.CURVE_WALL_S})
+    cols = [c for c in [*C.SCORE_CURVE_METRICS, C.CURVE_WALL_S] if c in pts.columns]
+    tidy = pts.melt(id_vars=[C.STEP], value_vars=cols, var_name=C.METRIC, value_name=C.VALUE)
+    tidy[C.VALUE] = pd.to_numeric(tidy[C.VALUE], errors="coerce")
+    tidy.insert(0, C.RUN_ID, run_id)
+    return tidy[C.CURVES_COLUMNS]
 
 
 def collect_runs(results_dirs: Iterable[str | os.PathLike]) -> tuple[pd.DataFrame, pd.DataFrame]:
