@@ -8,8 +8,12 @@ same-named :class:`~gan_zoo.spec.RunSpec` field.
 
 :func:`parse_value` turns a ``--set`` string into a value of a field's real type
 (``int | None`` -> an int, or None for ``none``); :func:`parse_pairs` splits
-``KEY=VALUE`` (or ``KEY=V1,V2`` for sweeps) options. ``gan-zoo train`` and the grid
-of ``gan-zoo bench`` both use them.
+``KEY=VALUE`` (or ``KEY=V1,V2`` for sweeps, split outside brackets and quotes)
+options. ``gan-zoo train`` and the grid of ``gan-zoo bench`` both use them.
+
+:func:`check_value` is the one place a value is checked (learning rates, betas, seeds,
+sizes, ``clip``, ``reg_params``); ``TrainSettings`` and ``RunSpec`` run it on every
+field when built, so a bad value is one line before anything is written or trained.
 """
 
 from __future__ import annotations
