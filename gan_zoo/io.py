@@ -10,6 +10,7 @@ Readers (the benchmark tables, ``--resume``) can therefore trust any file they f
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -54,9 +55,12 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC and not exc.filename:
+            # the temporary file has no name a user knows: name the destination
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
         raise
     _fsync_dir(path.parent)
 
@@ -158,8 +162,12 @@ def save_torch_atomic(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` for checkpoints; a crash mid-save keeps the previous checkpoint."""
     import torch  # local: the tables and report do not need torch
 
+    # serialised in memory first: torch.save reports a full disk as a RuntimeError that
+    # names no file, a plain write as OSError(ENOSPC) that atomic_open names
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     with atomic_open(path, "wb") as f:
-        torch.save(obj, f)
+        f.write(buf.getbuffer())
     return Path(path)
 
 

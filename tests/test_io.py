@@ -34,3 +34,21 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     removed = remove_stale_temporaries(tmp_path)
     assert sorted(removed) == sorted(stale)
     assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
+
+
+def test_a_full_disk_names_the_destination(tmp_path, monkeypatch):
+    import errno
+
+    import pytest
+
+    from gan_zoo import io as gio
+
+    def full(fd):  # what the kernel says when the device has no space left
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(gio.os, "fsync", full)
+    with pytest.raises(OSError) as err:
+        gio.save_torch_atomic({"x": 1}, tmp_path / "checkpoints" / "last.pt")
+    assert err.value.errno == errno.ENOSPC
+    assert err.value.filename == str(tmp_path / "checkpoints" / "last.pt")
+    assert list((tmp_path / "checkpoints").iterdir()) == []  # no temporary left behind
