@@ -112,6 +112,7 @@ class Trainer:
         torch.manual_seed(spec.seed)  # network init, dropout and spectral-norm vectors
         self.num_classes = data.num_classes if spec.conditional else 0
         self.g, self.d = build_networks(res, data.shape, data.num_classes)
+        self.net_device = torch.device(dev)  # where the networks, and so the latents, live
         if self.accel.channels_last:
             self.g.to(memory_format=torch.channels_last)
             self.d.to(memory_format=torch.channels_last)
@@ -137,7 +138,7 @@ class Trainer:
         #: check the losses' finiteness with a host sync every step (free on the CPU); on a
         #: GPU a device-side flag and step counter record the first bad step exactly and
         #: the host reads them at log steps only
-        self.sync_every_step = dev == "cpu"
+        self.sync_every_step: bool | None = None  # None: by the run's device
         # the open logging window (checkpointed: a resumed run logs the same means)
         self.window = LogWindow(torch.sigmoid if self.prob else None)
 
@@ -195,8 +196,8 @@ class Trainer:
     # -- one step -------------------------------------------------------------
 
     def _z(self, n: int) -> Tensor:
-        z = torch.randn(n, self.res.spec.nz, generator=self.noise_gen)
-        return z if self.res.device == "cpu" else z.to(self.res.device, non_blocking=True)
+        z = torch.randn(n, self.res.spec.nz, generator=self.noise_gen)  # the CPU stream
+        return z if self.net_device.type == "cpu" else z.to(self.net_device, non_blocking=True)
 
     def _G(self, z: Tensor, y: Tensor | None) -> Tensor:
         with self.accel.autocast(self.res.device):
@@ -311,9 +312,8 @@ class Trainer:
         self.g.train()
         self.d.train()
         t0 = time.perf_counter()
-        if not self.sync_every_step:  # device-side: the step counter and the first bad step
-            dev_step = torch.full((), self.steps_done, dtype=torch.long, device=device)
-            first_bad = torch.full((), -1, dtype=torch.long, device=device)
+        sync = device == "cpu" if self.sync_every_step is None else self.sync_every_step
+        dev_step = first_bad = None  # device-side: the step counter and the first bad step
         try:
             while self.steps_done < total:
                 out = self.step(log=True)
@@ -324,13 +324,18 @@ class Trainer:
                 log = self.steps_done % log_every == 0 or end
                 finite = torch.isfinite(out["d_loss"] + out["g_loss"])
                 bad_step = None
-                if self.sync_every_step:
+                if sync:
                     bad_step = None if bool(finite) else self.steps_done
                 else:
-                    dev_step += 1
+                    if dev_step is None:
+                        dev_step = torch.full((), self.steps_done, dtype=torch.long, device=finite.device)
+                        first_bad = torch.full((), -1, dtype=torch.long, device=finite.device)
+                    else:
+                        dev_step += 1
                     first_bad = torch.where(~finite & (first_bad < 0), dev_step, first_bad)
-                    if log and int(first_bad) >= 0:
-                        bad_step = int(first_bad)
+                    if log:
+                        k = int(first_bad.item())  # the one host sync, at a log step
+                        bad_step = k if k >= 0 else None
                 if bad_step is not None:
                     outcome = StepOutcome(DIVERGED, f"non-finite loss at step {bad_step} "
                                           f"(d_loss={out['d_loss'].item():.4g}, g_loss={out['g_loss'].item():.4g})",

@@ -191,3 +191,23 @@ def test_train_into_a_folder_another_command_writes_is_refused(trained, tmp_path
     r = CliRunner().invoke(cli, [*TRAIN, "--out", str(run)])
     assert r.exit_code == 0, r.output
     assert not stale.exists()
+
+
+def test_second_bench_on_the_same_out_is_refused(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_FILE).write_text("")
+    (out / "bench.json").write_text("{}")  # whatever a folder holds: left as it is
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        before = _snapshot(out)
+        r = CliRunner().invoke(cli, ["bench", "--dataset", "ring8", "--losses", "ns", "--steps", "2",
+                                     "--device", "cpu", "--out", str(out)])
+        line = _one_error_line(r)
+        assert f"pid {proc.pid}" in line and str(out) in line
+        assert _snapshot(out) == before
+    finally:
+        proc.kill()
+        proc.wait()
