@@ -41,3 +41,17 @@ def test_step_calibration_cancels_the_per_run_cost(monkeypatch):
     monkeypatch.setattr(train, "train_run", fake_run)
     spec = _items(["ns"])[0].spec
     assert estimate.step_seconds(spec, None, threads=1) == pytest.approx(0.05)
+
+
+def test_calibration_probe_trains_without_curve_points(monkeypatch):
+    """The probe's two lengths must differ only in training steps: in-training score
+    points (a fixed count per run) would otherwise be counted as step time."""
+    from gan_zoo.bench import estimate
+    from gan_zoo.spec import RunSpec
+
+    seen = []
+    monkeypatch.setattr("gan_zoo.train.train_run", lambda spec, **kw: seen.append(spec))
+    estimate.step_seconds(RunSpec(loss="ns", curve_points=10), None, threads=1)
+    assert seen and all(s.curve_points == 0 for s in seen)
+    assert estimate.curve_seconds(RunSpec(curve_points=10, curve_samples=1000)) > 0
+    assert estimate.curve_seconds(RunSpec(curve_points=0)) == 0

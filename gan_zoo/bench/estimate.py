@@ -41,7 +41,8 @@ def step_seconds(spec, data_root, threads: int) -> float:
     """
     from gan_zoo.train import torch_threads, train_run
 
-    probe = spec.replace(steps=1, log_every=1)
+    # the probe trains only: in-training score points would not scale with its steps
+    probe = spec.replace(steps=1, log_every=1, curve_points=0)
 
     def timed(steps: int) -> float:
         t0 = time.perf_counter()
@@ -67,11 +68,17 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) 
     if workers > 1 and not str(pending[0].spec.device).startswith("cuda"):
         per_step *= SHARED_CORES_SLOWDOWN
     eval_s = EVAL_SECONDS_PER_10K * eval_samples / 10_000
-    costs = sorted((relative_cost(it.spec) * per_step + eval_s for it in pending), reverse=True)
+    costs = sorted((relative_cost(it.spec) * per_step + eval_s + curve_seconds(it.spec)
+                    for it in pending), reverse=True)
     loads = [0.0] * max(1, min(workers, len(pending)))
     for cost in costs:  # longest first onto the least-loaded worker, as the runner does
         loads[loads.index(min(loads))] += cost
     return max(loads) + FIXED_SECONDS
+
+
+def curve_seconds(spec) -> float:
+    """What a run's in-training score points cost (each scores ``curve_samples``)."""
+    return spec.curve_points * EVAL_SECONDS_PER_10K * spec.curve_samples / 10_000
 
 
 def relative_cost(spec) -> float:
