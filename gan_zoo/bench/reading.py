@@ -27,9 +27,6 @@ from gan_zoo.metrics import keys
 __all__ = ["budget_lines", "extractor_lines", "verdict_lines", "curve_lines", "tier_map",
            "batch_sizes", "epoch_size", "fmt_number"]
 
-#: Training examples per epoch where the dataset's info does not give them (the figures
-#: belong to the dataset registry, which takes them over as ``DatasetInfo.epoch_size``).
-EPOCH_SIZES = {"mnist": 60000, "fashion-mnist": 60000, "stacked-mnist": 60000, "cifar10": 50000}
 #: What gan-zoo's lenet FID scale means, measured with gan_zoo.metrics on 10,000 images
 #: (tests/test_metrics.py): MNIST train vs test images, and uniform noise vs MNIST.
 LENET_REAL_FID, LENET_NOISE_FID = 2.2, 1178
@@ -61,15 +58,14 @@ def _names(items: list[str]) -> str:
 
 def epoch_size(dataset: str) -> int | None:
     """Training examples in one epoch of ``dataset``; None for sampled 2-D mixtures."""
-    try:
-        from gan_zoo.data import dataset_info
+    from gan_zoo.data import dataset_info
+    from gan_zoo.errors import GanZooError
 
+    try:
         info = dataset_info(dataset)
-    except Exception:  # an unknown or folder dataset: no epoch figure, not an error here
-        return EPOCH_SIZES.get(dataset)
-    if info.kind == "points":
+    except GanZooError:  # a dataset this install does not know: no epoch figure, not an error
         return None
-    return getattr(info, "epoch_size", None) or EPOCH_SIZES.get(dataset)
+    return info.epoch_size
 
 
 def batch_sizes(runs: pd.DataFrame) -> pd.Series:
