@@ -107,34 +107,34 @@ def run_local(run_item, pending, args, *, workers: int, threads: int, on_done=No
             pool.submit(_preload)
         prepare()
         inflight: dict = {}
+        broken: list = []
+
+        def collect(fut) -> None:
+            """A finished run's result, or the run onto ``broken`` when its worker died."""
+            item, a = inflight.pop(fut)
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                broken.append((item, a))
+                return
+            results.append(res)
+            if on_done:
+                on_done(item, res)
+
         while queue or inflight:
             while queue and len(inflight) < workers:
                 item, a = queue.popleft()
                 inflight[pool.submit(run_item, *a)] = (item, a)
             done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
-            broken = []
+            broken.clear()
+
             for fut in done:
-                item, a = inflight.pop(fut)
-                try:
-                    res = fut.result()
-                except BrokenProcessPool:
-                    broken.append((item, a))
-                    continue
-                results.append(res)
-                if on_done:
-                    on_done(item, res)
+                collect(fut)
             if not broken:
                 continue
             # the pool is gone: every run still in flight broke with it
-            for fut, (item, a) in list(inflight.items()):
-                try:
-                    res = fut.result()
-                except BrokenProcessPool:
-                    broken.append((item, a))
-                    continue
-                results.append(res)
-                if on_done:
-                    on_done(item, res)
+            for fut in list(inflight):
+                collect(fut)
             inflight.clear()
             _stop(pool)
             for item, a in broken:
