@@ -92,10 +92,15 @@ def fake_grid(monkeypatch):
     import gan_zoo.bench.report as report
     import gan_zoo.bench.runner as runner
 
+    from gan_zoo.runs import RunResult, write_result
+
     def run_grid(items, out, on_done=None, **kw):
         for it in items:
             write_metrics(out, it, modes=8, modes_total=8, hq_frac=0.9)
-            on_done(it, {"status": "ok", "wall_s": 2.0})
+            result = RunResult.ok(it.run_id, steps=it.spec.steps, d_steps=it.spec.steps, wall_s=2.0,
+                                  device="cpu", backbone="mlp", resolved={})
+            write_result(out / C.RUNS_DIR / it.run_id, result)
+            on_done(it, result.to_dict())
 
     monkeypatch.setattr(runner, "run_grid", run_grid)
     monkeypatch.setattr(estimate, "estimate_seconds", lambda *a, **k: 60.0)
