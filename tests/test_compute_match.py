@@ -19,8 +19,10 @@ from gan_zoo.spec import ENVIRONMENT_FIELDS, RunSpec
 
 
 def _old_run_id(spec: RunSpec) -> str:
-    """The run id as computed before the match and curve fields existed."""
-    new = ("wall_budget_s", "match", "curve_points", "curve_samples")
+    """The run id as computed before the match, curve and precision fields existed (the
+    CPU default precision, fp32, stays out of the id)."""
+    assert spec.precision == "fp32"
+    new = ("wall_budget_s", "match", "curve_points", "curve_samples", "precision")
     payload = {k: v for k, v in spec.to_dict().items() if k not in ENVIRONMENT_FIELDS and k not in new}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:10]
     return f"{spec.dataset}-{spec.loss}-{spec.regularizers.replace('+', '_')}-s{spec.seed}-{digest}"
