@@ -358,6 +358,30 @@ def _check_idx_files(folder: pathlib.Path, pretty: str) -> None:
                               f"download it again, or check it against the published checksums")
 
 
+#: torchvision classes whose files are plain IDX files read here directly.
+_IDX_CLASSES = ("MNIST", "FashionMNIST")
+
+
+def _read_idx_pair(folder: pathlib.Path, train: bool):
+    """Images ``(N, 1, H, W)`` uint8 and int64 labels from a split's two uncompressed IDX
+    files (the layout torchvision downloads to), or None when either is missing. The
+    files were checked against their headers by :func:`_check_idx_files`."""
+    import numpy as np
+    import torch
+
+    prefix = "train" if train else "t10k"
+    images, labels = folder / f"{prefix}-images-idx3-ubyte", folder / f"{prefix}-labels-idx1-ubyte"
+    if not (images.is_file() and labels.is_file()):
+        return None
+    x = np.fromfile(images, dtype=np.uint8, offset=16)
+    with open(images, "rb") as f:
+        head = f.read(16)  # magic, count, rows, cols (big-endian int32)
+    rows, cols = int.from_bytes(head[8:12], "big"), int.from_bytes(head[12:16], "big")
+    y = np.fromfile(labels, dtype=np.uint8, offset=8)
+    x = torch.from_numpy(x.reshape(-1, 1, rows, cols).copy())
+    return x.contiguous(), torch.from_numpy(y.astype(np.int64))
+
+
 @functools.lru_cache(maxsize=8)
 def _read_torchvision(class_name: str, root: str, train: bool):
     """uint8 images ``(N, C, H, W)`` and int64 labels via a torchvision dataset class.
@@ -367,9 +391,13 @@ def _read_torchvision(class_name: str, root: str, train: bool):
     """
     import torch
 
-    cls = _torchvision_class(class_name)
     folder = pathlib.Path(root) / _FILE_FOLDERS[class_name]
     _check_idx_files(folder, _PRETTY[class_name])  # truncated files: say so, not "offline?"
+    if class_name in _IDX_CLASSES:
+        found = _read_idx_pair(folder, train)
+        if found is not None:  # the raw files are there: no torchvision import (~4 s)
+            return found
+    cls = _torchvision_class(class_name)
     ds = None
     with quiet():
         try:

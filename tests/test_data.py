@@ -464,3 +464,19 @@ def test_stacked_mnist_reference_split_is_26000_test_triples(mnist_root):
     ds = get_dataset("stacked-mnist", root=mnist_root, train=False, seed=0)
     assert ds.x.shape == (26_000, 3, 28, 28)
     assert dataset_info("stacked-mnist").eval_samples == 26_000
+
+
+def test_idx_files_read_directly_equal_torchvisions_reading(mnist_root):
+    """The direct IDX reader (no torchvision import) gives torchvision's exact arrays."""
+    import pathlib
+
+    import torch
+    import torchvision.datasets as tvd
+
+    from gan_zoo.data import _FILE_FOLDERS, _read_idx_pair  # noqa: PLC2701 - same module's parts
+
+    for train in (False, True):
+        x, y = _read_idx_pair(pathlib.Path(mnist_root) / _FILE_FOLDERS["MNIST"], train)
+        ds = tvd.MNIST(str(mnist_root), train=train, download=False)
+        assert torch.equal(x[:, 0], ds.data) and torch.equal(y, ds.targets)
+        assert x.dtype == torch.uint8 and y.dtype == torch.int64
