@@ -114,3 +114,20 @@ def test_run_folder_file_names_are_spelled_in_runs_only():
 
     assert {runs.SPEC_JSON, runs.RESULT_JSON, runs.METRICS_JSON, runs.LOG_CSV, runs.SAMPLES_PNG,
             runs.BEST50_PNG, runs.CURVES_PNG} <= {n for n in RUN_FILE_NAMES}
+
+
+def _pyplot_users() -> list[str]:
+    users = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) and node.module else [])
+            if any(n.startswith("matplotlib.pyplot") for n in names):
+                users.append(_module_name(path))
+    return users
+
+
+def test_no_module_draws_through_pyplot():
+    """Figures are matplotlib Figure objects: pyplot costs a run an import and global state."""
+    assert _pyplot_users() == []
