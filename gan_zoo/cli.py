@@ -224,7 +224,8 @@ def _check_picture_format(path: str) -> None:
 def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     """Score a trained run: FID, IS, KID, precision/recall, MiFID and mode coverage.
 
-    Writes RUN_DIR/metrics.json and prints the figures.
+    Writes RUN_DIR/metrics.json and prints the figures; refuses a folder that another
+    gan-zoo command is writing.
     """
     from pathlib import Path
 
@@ -234,11 +235,12 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
 
     run_dir = Path(run_dir)
     _check_spec_file(run_dir)
-    metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
-                                             inception_weights=inception_weights,
-                                             samples_reason="gan-zoo eval --n"),
-                        data_root=data_root)
-    write_json_atomic(run_dir / METRICS_JSON, metrics)
+    with _writer_of(run_dir, "run folder"):  # a training or another eval there: one line
+        metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
+                                                 inception_weights=inception_weights,
+                                                 samples_reason="gan-zoo eval --n"),
+                            data_root=data_root)
+        write_json_atomic(run_dir / METRICS_JSON, metrics)
     for key, value in metrics.items():
         if value is not None:
             click.echo(f"{key:18s} {value:.6g}" if isinstance(value, float) else f"{key:18s} {value}")

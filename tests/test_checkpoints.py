@@ -16,9 +16,9 @@ import torch
 from click.testing import CliRunner
 
 from gan_zoo.cli import cli
-from gan_zoo.lock import LOCK_FILE
+from gan_zoo.lock import LOCK_FILE, folder_lock
 from gan_zoo.metrics import EvalOptions
-from gan_zoo.runs import CHECKPOINT, RESULT_JSON, RunResult, write_result
+from gan_zoo.runs import CHECKPOINT, METRICS_JSON, RESULT_JSON, RunResult, write_result
 from gan_zoo.spec import RunSpec
 from gan_zoo.train import Trainer, train_run
 
@@ -191,6 +191,17 @@ def test_train_into_a_folder_another_command_writes_is_refused(trained, tmp_path
     r = CliRunner().invoke(cli, [*TRAIN, "--out", str(run)])
     assert r.exit_code == 0, r.output
     assert not stale.exists()
+
+
+def test_eval_of_a_folder_another_command_writes_is_refused(trained, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    (run / METRICS_JSON).unlink(missing_ok=True)
+    with folder_lock(run):  # a second open file description conflicts as another process would
+        before = _snapshot(run)
+        line = _one_error_line(CliRunner().invoke(cli, ["eval", str(run), "--n", "200"]))
+        assert str(run) in line
+        assert _snapshot(run) == before
 
 
 def test_second_bench_on_the_same_out_is_refused(tmp_path):

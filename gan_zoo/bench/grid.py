@@ -26,12 +26,15 @@ from gan_zoo.regularizers import list_regularizers, parse_regularizers
 from gan_zoo.settings import parse_pairs
 from gan_zoo.spec import MATCH_MODES, RunSpec, parse_field
 
-__all__ = ["MATCH_MODES", "WALL_STEP_CAP", "match_steps", "Budget", "BUDGETS", "GridItem", "budget_for", "expand_grid", "parse_losses",
+__all__ = ["MATCH_MODES", "MAX_SEEDS", "WALL_STEP_CAP", "match_steps", "Budget", "BUDGETS", "GridItem", "budget_for", "expand_grid", "parse_losses",
            "parse_regularizer_list", "parse_sweeps"]
 
 #: keys the grid itself sets; --set cannot sweep them
 GRID_KEYS = ("dataset", "loss", "regularizers", "seed", "device", "match", "wall_budget_s",
              "curve_points")
+#: seeds per combination a grid accepts (a study needs 3-10; more is a typo)
+MAX_SEEDS = 1000
+
 #: under --match wall, a run stops at its seconds or at this many times the budget's
 #: generator steps, whichever comes first
 WALL_STEP_CAP = 4
@@ -194,8 +197,8 @@ def expand_grid(
     ``match`` (see the module docstring) sets each run's generator steps from the
     budget's; ``wall`` needs ``wall_seconds``. ``curve_points`` (default the budget's)
     in-training score points per run."""
-    if not isinstance(seeds, int) or seeds < 1:
-        raise GanZooError(f"--seeds must be a positive integer, got {seeds}")
+    if not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise GanZooError(f"--seeds must be an integer in 1..{MAX_SEEDS}, got {seeds}")
     if steps is not None and steps < 1:
         raise GanZooError(f"--steps must be a positive integer, got {steps}")
     dataset_info(dataset)  # unknown dataset -> one line listing the valid ones
