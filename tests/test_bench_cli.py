@@ -260,9 +260,9 @@ def test_incompatible_results_folder(existing):
 
 
 def test_missing_data_offline(tmp_path, monkeypatch):
-    from gan_zoo import data
+    from gan_zoo import datafiles
 
-    monkeypatch.setattr(data, "_can_reach", lambda *a, **k: False)
+    monkeypatch.setattr(datafiles, "can_reach", lambda *a, **k: False)
     empty = tmp_path / "nodata"
     empty.mkdir()
     out = tmp_path / "out"

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_zoo import data
+from gan_zoo import data, datafiles
 from gan_zoo.errors import GanZooError
 from gan_zoo.data import (
     DatasetInfo,
@@ -49,10 +49,10 @@ def test_mnist_test_split(mnist_root):
 
 def test_mnist_files_are_read_once(mnist_root):
     get_dataset("mnist", root=mnist_root, train=False, limit=5)
-    hits = data._read_torchvision.cache_info().hits
+    hits = datafiles.read_torchvision.cache_info().hits
     a = get_dataset("mnist", root=mnist_root, train=False, limit=5)
     b = get_dataset("mnist", root=mnist_root, train=False, limit=5)
-    assert data._read_torchvision.cache_info().hits == hits + 2
+    assert datafiles.read_torchvision.cache_info().hits == hits + 2
     assert torch.equal(a.x, b.x) and a.x.data_ptr() != b.x.data_ptr()  # callers own x
 
 
@@ -172,7 +172,7 @@ def test_offline_error_is_one_line_naming_the_folder(
         raise URLError("no network")
 
     monkeypatch.setattr(getattr(tvd, cls_name), "download", no_network)
-    monkeypatch.setattr(data, "_can_reach", lambda cls: True)  # exercise the download path
+    monkeypatch.setattr(datafiles, "can_reach", lambda cls: True)  # exercise the download path
     monkeypatch.setenv("GAN_ZOO_DATA", str(tmp_path))
     with pytest.raises(DataUnavailableError) as info:
         get_dataset(name)
@@ -190,7 +190,7 @@ def test_unreachable_hosts_skip_the_download(tmp_path, monkeypatch):
     import torchvision.datasets as tvd
 
     monkeypatch.setattr(tvd.MNIST, "download", lambda self: pytest.fail("download tried"))
-    monkeypatch.setattr(data, "_can_reach", lambda cls: False)
+    monkeypatch.setattr(datafiles, "can_reach", lambda cls: False)
     with pytest.raises(DataUnavailableError, match="could not be downloaded"):
         get_dataset("mnist", root=tmp_path)
 
@@ -205,10 +205,10 @@ def test_connectivity_check_reads_the_class_hosts(monkeypatch):
         raise OSError("offline")
 
     monkeypatch.setattr(socket, "create_connection", refuse)
-    assert data._can_reach(tvd.MNIST) is False
+    assert datafiles.can_reach(tvd.MNIST) is False
     assert len(tried) == len(tvd.MNIST.mirrors) and all(t <= 5 for _, t in tried)
     tried.clear()
-    assert data._can_reach(tvd.CIFAR10) is False
+    assert datafiles.can_reach(tvd.CIFAR10) is False
     assert tried[0][0] == ("www.cs.toronto.edu", 443)
 
 
@@ -473,10 +473,10 @@ def test_idx_files_read_directly_equal_torchvisions_reading(mnist_root):
     import torch
     import torchvision.datasets as tvd
 
-    from gan_zoo.data import _FILE_FOLDERS, _read_idx_pair  # noqa: PLC2701 - same module's parts
+    from gan_zoo.datafiles import FILE_FOLDERS, read_idx_pair
 
     for train in (False, True):
-        x, y = _read_idx_pair(pathlib.Path(mnist_root) / _FILE_FOLDERS["MNIST"], train)
+        x, y = read_idx_pair(pathlib.Path(mnist_root) / FILE_FOLDERS["MNIST"], train)
         ds = tvd.MNIST(str(mnist_root), train=train, download=False)
         assert torch.equal(x[:, 0], ds.data) and torch.equal(y, ds.targets)
         assert x.dtype == torch.uint8 and y.dtype == torch.int64

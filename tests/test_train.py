@@ -282,9 +282,9 @@ def test_cli_train_bad_input(args, needle, tmp_path):
 
 
 def test_cli_train_offline_message(tmp_path, monkeypatch):
-    from gan_zoo import data
+    from gan_zoo import datafiles
 
-    monkeypatch.setattr(data, "_can_reach", lambda *a, **k: False)
+    monkeypatch.setattr(datafiles, "can_reach", lambda *a, **k: False)
     empty = tmp_path / "empty"
     empty.mkdir()
     r = CliRunner().invoke(cli, ["train", "--data-root", str(empty), "--out", str(tmp_path / "x")])

@@ -41,7 +41,7 @@ def content_digest(x) -> str:
 
 def dataset_slug(dataset: str) -> str:
     """A file-name-safe dataset name (``folder:PATH`` becomes ``folder-<hash of PATH>``)."""
-    from gan_zoo.data import FOLDER_PREFIX
+    from gan_zoo.datafiles import FOLDER_PREFIX
 
     if dataset.startswith(FOLDER_PREFIX):
         path = os.path.abspath(os.path.expanduser(dataset[len(FOLDER_PREFIX):]))
