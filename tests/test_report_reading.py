@@ -146,3 +146,37 @@ def test_plot_titles_promise_intervals_only_with_seeds(tmp_path, monkeypatch):
     three = runs_table(3, losses=["ns", "wgan"])
     plots.plot_metric_by_objective(three, summarize(three), tmp_path)
     assert any("95% bootstrap CI of the mean" in t for t in titles)
+
+
+def _ring_runs() -> pd.DataFrame:
+    runs = runs_table(3, losses=["ns", "hinge"])
+    runs[C.DATASET] = "ring8"
+    runs[keys.MODES] = [5.0, 7.0, 6.0, 8.0, 8.0, 8.0]
+    runs[keys.HQ_FRAC] = [0.9, 0.95, 0.99, 0.5, 0.6, 0.7]
+    runs.loc[2, C.STATUS] = C.DIVERGED  # a diverged seed is not "ours"
+    return runs
+
+
+def test_published_figures_sit_beside_ours_with_source_and_setup(tmp_path):
+    from gan_zoo.bench.published import published_table
+
+    table = published_table(_ring_runs())
+    assert set(table["objective"]) == {"minimax", "ns"}  # PacGAN's plain GAN: our two standard forms
+    row = table[(table["objective"] == "ns") & (table["figure"] == "modes covered")].iloc[0]
+    assert row["published"] == "6.3" and row["ours"] == "6 [5-7] (2 seeds)"
+    assert "PacGAN" in row["source"] and "2,500 samples" in row["setup"]
+    hq = table[(table["objective"] == "ns") & (table["figure"] == "high-quality share")].iloc[0]
+    assert hq["published"] == "0.982" and hq["ours"] == "0.925 [0.9-0.95] (2 seeds)"
+    assert (table[table["objective"] == "minimax"]["ours"] == "not run").all()
+    text = report_text(tmp_path, _ring_runs())
+    assert "## Published figures" in text and "Lin et al. 2018 (PacGAN)" in text
+    assert text.count("- Lin et al. 2018 (PacGAN), Table 1, GAN row: 2,500 samples") == 1  # setup once
+
+
+def test_no_published_section_without_a_published_dataset(tmp_path):
+    from gan_zoo.bench.published import published_table
+
+    runs = _ring_runs()
+    runs[C.DATASET] = "fashion-mnist"
+    assert published_table(runs).empty
+    assert "## Published figures" not in report_text(tmp_path, runs)

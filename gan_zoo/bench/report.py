@@ -16,6 +16,7 @@ import pandas as pd
 from gan_zoo import __version__
 from gan_zoo.bench import columns as C
 from gan_zoo.bench.plots import plot_all, setting_label
+from gan_zoo.bench.published import published_table
 from gan_zoo.bench.reading import (budget_lines, compute_table, curve_lines, extractor_lines,
                                    fmt_number, tier_map, verdict_lines)
 from gan_zoo.bench.stats import COMPARISONS, fmt_p
@@ -242,7 +243,7 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
     md += ["", "## What was run", ""]
     md += [f"- {line}" for line in budget_lines(runs, baseline) + extractor_lines(runs) + _eval_lines(runs)]
     if not runs.empty and C.TRAIN_PRECISION in runs:  # fp32 | tf32 | bf16, per device
-        used = runs[[C.DEVICE, C.TRAIN_PRECISION]].fillna("?").astype(str).value_counts().sort_index()
+        used = runs[[C.DEVICE, C.TRAIN_PRECISION]].astype(object).fillna("?").astype(str).value_counts().sort_index()
         md.append("- Device and numeric precision: "
                   + ", ".join(f"{d} {p} ({n} runs)" for (d, p), n in used.items()) + ".")
     md += ["", "## Reading", ""]
@@ -284,6 +285,18 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
             note = "" if len(part) <= MAX_PAIR_ROWS else \
                 f" (the {len(shown)} significant of {len(part)}; all in [{C.STATS_CSV}]({C.STATS_CSV}))"
             md += [f"### Tests{note}", "", markdown_table(_pairs_table(shown))]
+
+    published = published_table(runs)
+    if not published.empty:
+        md += ["## Published figures", "",
+               "Figures from the literature for the same datasets and protocols, beside this "
+               "study's unregularised runs of the corresponding objectives (median [min-max] over "
+               "the ok seeds). The setups differ as the notes below the table say, so agreement or "
+               "disagreement is a reading aid, not a test; nothing here was tuned to them.", "",
+               markdown_table(published.drop(columns=["dataset", "setup"]))]
+        md += [f"- {source}: {setup}." for source, setup in
+               dict.fromkeys(zip(published["source"], published["setup"]))]
+        md.append("")
 
     figures = _flatten(plot_paths)
     if figures:

@@ -1,0 +1,99 @@
+"""Published figures a report sets beside its own, with the source and how the setups
+differ. They are there to be read against, never to tune to: a report prints what its
+runs give next to them, agreement or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from gan_zoo.bench import columns as C
+from gan_zoo.bench.reading import fmt_number
+from gan_zoo.metrics import keys
+
+__all__ = ["Anchor", "ANCHORS", "anchors_for", "published_table"]
+
+_PACGAN = "Lin et al. 2018 (PacGAN), Table 1, GAN row"
+_PACGAN_SETUP = ("2,500 samples, as here; their own 2-D MLPs, optimiser and training length "
+                 "(here: the `mlp` backbone, G 2-128-128-2 ReLU, D 2-128-128-1 LeakyReLU, "
+                 "the budget's generator steps)")
+_STACKED_SETUP = ("26,000 samples, as here; their DCGAN on 28x28x3 (or 64x64) inputs, their "
+                  "training length and mode classifier (here: the `dcgan28` backbone and the "
+                  "project's MNIST classifier)")
+_LUCIC = "Lucic et al. 2018, lowest FID over a hyperparameter search"
+_LUCIC_SETUP = ("Inception-v3 features (here: the project's MNIST classifier, another scale: "
+                "compare the order, not the values); 20 epochs, the lowest over many settings")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One published figure: where it comes from, which of our objectives correspond to
+    the model it measures, and whether the values are on our scale."""
+
+    dataset: str
+    metric: str
+    value: float
+    objectives: tuple[str, ...]
+    source: str
+    setup: str
+    same_scale: bool = True
+
+
+ANCHORS: tuple[Anchor, ...] = (
+    Anchor("ring8", keys.MODES, 6.3, ("minimax", "ns"), _PACGAN, _PACGAN_SETUP),
+    Anchor("ring8", keys.HQ_FRAC, 0.982, ("minimax", "ns"), _PACGAN, _PACGAN_SETUP),
+    Anchor("grid25", keys.MODES, 17.3, ("minimax", "ns"), _PACGAN, _PACGAN_SETUP),
+    Anchor("grid25", keys.HQ_FRAC, 0.948, ("minimax", "ns"), _PACGAN, _PACGAN_SETUP),
+    Anchor("stacked-mnist", keys.MODES, 99, ("ns",), "Srivastava et al. 2017 (VEEGAN), DCGAN row",
+           _STACKED_SETUP),
+    Anchor("stacked-mnist", keys.MODE_KL, 3.40, ("ns",), "Srivastava et al. 2017 (VEEGAN), DCGAN row",
+           _STACKED_SETUP),
+    Anchor("stacked-mnist", keys.MODES, 78.9, ("ns",), "Lin et al. 2018 (PacGAN), DCGAN row",
+           _STACKED_SETUP),
+    Anchor("stacked-mnist", keys.MODE_KL, 4.50, ("ns",), "Lin et al. 2018 (PacGAN), DCGAN row",
+           _STACKED_SETUP),
+    Anchor("mnist", keys.FID, 9.8, ("minimax",), _LUCIC, _LUCIC_SETUP, same_scale=False),
+    Anchor("mnist", keys.FID, 6.8, ("ns",), _LUCIC, _LUCIC_SETUP, same_scale=False),
+    Anchor("mnist", keys.FID, 7.8, ("lsgan",), _LUCIC, _LUCIC_SETUP, same_scale=False),
+    Anchor("mnist", keys.FID, 6.7, ("wgan",), _LUCIC, _LUCIC_SETUP, same_scale=False),
+    Anchor("mnist", keys.FID, 20.3, ("wgan-gp",), _LUCIC, _LUCIC_SETUP, same_scale=False),
+)
+
+
+def anchors_for(dataset: str) -> list[Anchor]:
+    return [a for a in ANCHORS if a.dataset == dataset]
+
+
+def _ours(runs: pd.DataFrame, dataset: str, loss: str, metric: str) -> str:
+    """Median [min-max] over the ok, unregularised seeds of ``loss`` on ``dataset``."""
+    if runs.empty or metric not in runs:
+        return "not run"
+    sub = runs[(runs[C.DATASET] == dataset) & (runs[C.LOSS] == loss) & (runs[C.STATUS] == "ok")
+               & (runs[C.REGULARIZERS].fillna("none") == "none")]
+    vals = pd.to_numeric(sub[metric], errors="coerce").dropna()
+    if vals.empty:
+        return "not run"
+    if len(vals) == 1:
+        return f"{fmt_number(vals.iloc[0])} (1 seed)"
+    return (f"{fmt_number(vals.median())} [{fmt_number(vals.min())}-{fmt_number(vals.max())}] "
+            f"({len(vals)} seeds)")
+
+
+def published_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per published figure for a dataset in ``runs`` and objective of ours that
+    corresponds to it: source, figure, objective, published value, ours, whether the two
+    are on one scale, and how the setups differ."""
+    rows = []
+    datasets = set(runs[C.DATASET].dropna()) if not runs.empty else set()
+    for a in ANCHORS:
+        if a.dataset not in datasets:
+            continue
+        for loss in a.objectives:
+            rows.append({"dataset": a.dataset, "source": a.source,
+                         "figure": C.METRIC_LABELS.get(a.metric, a.metric), "objective": loss,
+                         "published": fmt_number(a.value), "ours": _ours(runs, a.dataset, loss, a.metric),
+                         "same scale": "yes" if a.same_scale else "no: compare the order",
+                         "setup": a.setup})
+    return pd.DataFrame(rows)
