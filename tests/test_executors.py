@@ -108,3 +108,21 @@ def test_a_killed_worker_costs_only_its_own_run(tmp_path, monkeypatch, capfd):
     stored = json.loads((tmp_path / "runs" / victim.run_id / "result.json").read_text())
     assert stored["status"] == "failed"
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _probe(_):
+    """A worker's view: its environment variable and whether torch came preloaded."""
+    import os
+
+    return {"probe": os.environ.get("_GAN_ZOO_TEST_PROBE"), "threads": torch.get_num_threads()}
+
+
+def test_workers_see_the_drivers_environment_of_now(monkeypatch):
+    """Workers fork from a server started once per driver: each still takes the driver's
+    environment as it is when its pool starts, not as it was when the server started."""
+    monkeypatch.setenv("_GAN_ZOO_TEST_PROBE", "first")
+    first = local_executor.run_local(_probe, ["a"], [("a",)], workers=1, threads=1)
+    monkeypatch.setenv("_GAN_ZOO_TEST_PROBE", "second")
+    second = local_executor.run_local(_probe, ["b", "c"], [("b",), ("c",)], workers=2, threads=1)
+    assert first == [{"probe": "first", "threads": 1}]
+    assert second == [{"probe": "second", "threads": 1}] * 2
