@@ -104,7 +104,8 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=2, help="measured rounds (default 2)")
     p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--quick", action="store_true", help="1 round of 2 runs x 5 steps, 200 samples")
+    p.add_argument("--quick", action="store_true",
+                   help="1 round of 2 runs x 5 steps, 200 samples, no cache warm-up")
     args = p.parse_args(argv)
     if args.child:
         return child(args)
@@ -115,8 +116,8 @@ def main(argv=None) -> int:
 
     workers = default_workers("cpu")
     cores = os.cpu_count() or 1
-    # warm the real-feature cache once (not timed)
-    run_child(1, 1, args.eval_samples, 1, args.cache, args.data_root)
+    if not args.quick:  # warm the real-feature cache once (not timed)
+        run_child(1, 1, args.eval_samples, 1, args.cache, args.data_root)
     times = {"default": [], "one": []}
     for r in range(args.rounds):
         order = ["default", "one"] if r % 2 == 0 else ["one", "default"]
