@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     print(f"  the project's own share (minus the floor): {C.median(own('this', 0)):.2f} s wall, "
           f"{C.median(own('this', 1)):.2f} s CPU")
     if rows["other"]:
-        ratio = [o[k] / t[k] for o, t in zip(rows["other"], rows["this"]) for k in (0,)]
+        ratio = [o[0] / t[0] for o, t in zip(rows["other"], rows["this"])]
         ratio_cpu = [o[1] / t[1] for o, t in zip(rows["other"], rows["this"])]
         own_ratio = [o / max(t, 1e-9) for o, t in zip(own("other", 1), own("this", 1))]
         print(f"  {args.against}: fixed cost {summary('other', 0)} wall, whole process "
