@@ -131,7 +131,8 @@ def wgan_gp(runs: pd.DataFrame, curves: pd.DataFrame, dsteps: Path | None) -> No
         print("  needs ns and wgan-gp runs")
         return
     steps = int(runs["steps"].max())
-    ncrit = 5
+    wg = runs[runs["loss"] == "wgan-gp"]
+    ncrit = round(float((wg["d_steps"] / wg["g_steps"]).median()))  # critic steps per G step, as run
     print(f"  curve FID (1,000 samples) at step {steps}: "
           + "; ".join(f"{k} {_fmt_range(fid[v].loc[steps])}" for k, v in ids.items()))
     matched = steps // ncrit
