@@ -16,9 +16,12 @@ from gan_zoo.metrics import keys
 __all__ = ["Anchor", "ANCHORS", "anchors_for", "published_table"]
 
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1, GAN row"
-_PACGAN_SETUP = ("2,500 samples, as here; their own 2-D MLPs, optimiser and training length "
-                 "(here: the `mlp` backbone, G 2-128-128-2 ReLU, D 2-128-128-1 LeakyReLU, "
-                 "the budget's generator steps)")
+_PACGAN_SETUP = ("2,500 samples, as here; mean of 10 trials; their released configs: G "
+                 "2-400-400-400-400-2 with batch norm from a 2-d Gaussian latent, D "
+                 "2-200-200-200-1 maxout (5 pieces), Adam 1e-4 (beta1 0.8), batch 100, 400 "
+                 "epochs of 100,000 points (400,000 steps) (here: the `mlp` backbone, G "
+                 "nz-128-128-2 ReLU with nz 100, D 2-128-128-1 LeakyReLU, Adam 2e-4 (beta1 "
+                 "0.5), batch 64, the budget's generator steps)")
 _STACKED_SETUP = ("26,000 samples, as here; their DCGAN on 28x28x3 (or 64x64) inputs, their "
                   "training length and mode classifier (here: the `dcgan28` backbone and the "
                   "project's MNIST classifier)")
