@@ -446,3 +446,35 @@ def test_report_command_baseline_and_comparisons(bench):
     assert r.exit_code == 0 and list(stats[C.B]) == ["minimax"] and list(stats[C.A]) == ["ns"]
     bad = CliRunner().invoke(report_command, [str(bench), "--baseline", "wgan"])
     assert isinstance(bad.exception, GanZooError) and "baseline 'wgan' has no runs" in str(bad.exception)
+
+
+def test_long_logs_are_thinned_in_curves_csv_but_short_ones_kept_whole(tmp_path):
+    root = tmp_path / "bench"
+    long_id = make_run(root, loss="ns", planned=3000)  # logs steps 0, 10, ..., 3000: 301 rows
+    short_id = make_run(root, loss="ns", seed=1, planned=100)  # 11 rows
+    _, curves = collect_runs([root])
+    d_loss = curves[curves[C.METRIC] == "d_loss"]
+    long_steps = d_loss[d_loss[C.RUN_ID] == long_id][C.STEP].tolist()
+    assert len(long_steps) == C.CURVE_LOG_ROWS
+    assert long_steps[0] == 0 and long_steps[-1] == 3000 and long_steps == sorted(long_steps)
+    gaps = np.diff(long_steps)
+    assert gaps.min() >= 30 and gaps.max() <= 40  # evenly spaced over the run
+    short_steps = d_loss[d_loss[C.RUN_ID] == short_id][C.STEP].tolist()
+    assert short_steps == list(range(0, 101, 10))
+    # the run folder's own log is untouched
+    assert len(pd.read_csv(root / C.RUNS_DIR / long_id / C.LOG_CSV)) == 301
+
+
+def test_seed_dots_plot_is_byte_identical_on_rebuild_and_leaves_numpy_state(bench, tmp_path):
+    from gan_zoo.bench.plots import plot_metric_by_objective
+
+    runs, _ = collect_runs([bench])
+    summary = summarize(runs)
+    np.random.seed(123)
+    before = np.random.random()
+    np.random.seed(123)
+    first = [p.read_bytes() for p in plot_metric_by_objective(runs, summary, tmp_path / "a")]
+    after = np.random.random()
+    second = [p.read_bytes() for p in plot_metric_by_objective(runs, summary, tmp_path / "b")]
+    assert first and first == second
+    assert after == before  # the caller's global generator is untouched

@@ -128,8 +128,15 @@ def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
             err = np.vstack([m - sub[lo].to_numpy()[has_ci], sub[hi].to_numpy()[has_ci] - m])
             ax.errorbar(m, y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
         if not runs.empty:
-            sns.stripplot(data=runs, x=metric, y="label", order=labels, ax=ax, color="black",
-                          size=3.5, jitter=0.12, alpha=0.7)
+            # seaborn jitters with numpy's global generator: a fixed seed (the caller's
+            # state restored after) makes a rebuilt report's figure byte-identical
+            state = np.random.get_state()
+            np.random.seed(0)
+            try:
+                sns.stripplot(data=runs, x=metric, y="label", order=labels, ax=ax, color="black",
+                              size=3.5, jitter=0.12, alpha=0.7)
+            finally:
+                np.random.set_state(state)
         ax.set_xlabel(_metric_label(metric))
         ax.set_ylabel("")
         if has_ci.all():

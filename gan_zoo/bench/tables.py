@@ -162,11 +162,20 @@ def _read_log(run_id: str, run_dir: Path) -> pd.DataFrame | None:
         return None
     log[C.STEP] = pd.to_numeric(log[C.STEP], errors="coerce")
     log = log.dropna(subset=[C.STEP])
+    log = _thin(log, C.CURVE_LOG_ROWS)
     value_cols = [c for c in log.columns if c != C.STEP]
     tidy = log.melt(id_vars=[C.STEP], value_vars=value_cols, var_name=C.METRIC, value_name=C.VALUE)
     tidy[C.VALUE] = pd.to_numeric(tidy[C.VALUE], errors="coerce")
     tidy.insert(0, C.RUN_ID, run_id)
     return pd.concat([tidy, _read_score_curve(run_id, run_dir)], ignore_index=True)
+
+
+def _thin(log: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """At most ``rows`` rows, evenly spaced over the log, its first and last row kept."""
+    if len(log) <= rows:
+        return log
+    keep = np.unique(np.linspace(0, len(log) - 1, rows).round().astype(int))
+    return log.iloc[keep]
 
 
 def _read_score_curve(run_id: str, run_dir: Path) -> pd.DataFrame:
