@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from gan_zoo.bench import columns as C
 from gan_zoo.bench.stats import (bootstrap_ci, can_reject, holm, min_achievable_p, n_comparisons,
-                                 outlook, pairwise_tests, seeds_needed, tiers)
+                                 outlook, pairwise_tests, reference_setting, seeds_needed,
+                                 setting_tests, tiers)
 
 
 # -- bootstrap_ci -----------------------------------------------------------------------------
@@ -314,3 +315,37 @@ def test_baseline_tiers_better_same_worse():
     out = pairwise_tests(df, "fid")
     med = df.groupby(C.LOSS)["fid"].median().to_dict()
     assert tiers(out, med, "fid") == [["wgan"], ["hinge", "ns"], ["lsgan"]]
+
+
+# -- settings of one objective ------------------------------------------------------------------
+
+
+def test_reference_setting_prefers_no_regularizer_then_defaults_then_smallest_values():
+    assert reference_setting([("sn", "{}"), ("none", "{}"), ("gp", "{}")]) == ("none", "{}")
+    assert reference_setting([("none", '{"nz": 200}'), ("none", '{"nz": 64}')]) == ("none", '{"nz": 64}')
+    assert reference_setting([("sn", '{"nz": 100}'), ("none", '{"nz": 200}')]) == ("none", '{"nz": 200}')
+    assert reference_setting([("sn", "{}"), ("gp", "{}")]) == ("gp", "{}")
+
+
+def test_setting_tests_compare_each_regularizer_with_none_within_each_objective():
+    rows = []
+    for loss, shift in (("ns", 0.0), ("hinge", 50.0)):
+        for regs, fid in (("none", 30.0), ("sn", 20.0), ("gp", 30.5)):
+            for s in range(6):
+                rows.append({C.DATASET: "mnist", C.LOSS: loss, C.REGULARIZERS: regs, C.PARAMS: "{}",
+                             C.SEED: s, C.STATUS: C.OK, "fid": fid + shift + s})
+    runs = pd.DataFrame(rows)
+    out = setting_tests(runs, "fid")
+    assert list(out.columns) == C.STATS_COLUMNS and len(out) == 4  # 2 objectives x 2 settings
+    assert set(out[C.COMPARISON]) == {C.SETTING} and set(out[C.B]) == {"none"}
+    assert (out[C.N_TESTS] == 2).all() and (out[C.REGULARIZERS] == "").all()
+    sn = out[(out[C.LOSS] == "ns") & (out[C.A] == "sn")].iloc[0]
+    assert sn[C.MEDIAN_A] == 22.5 and sn[C.MEDIAN_B] == 32.5 and sn[C.BETTER] == "sn"
+    # sn's six seeds 20..25 against none's 30..35: all below, exact p 2/924, Holm x2
+    assert sn[C.P] == pytest.approx(2 / 924) and sn[C.P_HOLM] == pytest.approx(4 / 924)
+    assert sn[C.SIGNIFICANT] and sn[C.PROB_BETTER] == 1.0
+    gp = out[(out[C.LOSS] == "ns") & (out[C.A] == "gp")].iloc[0]
+    assert not gp[C.SIGNIFICANT]
+    # an objective in one setting only, or with too few seeds, has no such tests
+    assert setting_tests(runs[runs[C.REGULARIZERS] == "none"], "fid").empty
+    assert setting_tests(runs[runs[C.SEED] < 2], "fid").empty

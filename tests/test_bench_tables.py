@@ -19,7 +19,7 @@ from gan_zoo.bench.commands import report_command
 from gan_zoo.bench.plots import plot_all
 from gan_zoo.bench.report import markdown_table, rebuild
 from gan_zoo.bench.stats import bootstrap_ci
-from gan_zoo.bench.tables import (check_results_format, collect_runs, summarize,
+from gan_zoo.bench.tables import (check_results_format, collect_runs, compute_stats, summarize,
                                   write_bench_meta, write_tables)
 from gan_zoo.data import is_points
 from gan_zoo.errors import GanZooError
@@ -478,3 +478,41 @@ def test_seed_dots_plot_is_byte_identical_on_rebuild_and_leaves_numpy_state(benc
     second = [p.read_bytes() for p in plot_metric_by_objective(runs, summary, tmp_path / "b")]
     assert first and first == second
     assert after == before  # the caller's global generator is untouched
+
+
+def test_end_of_training_d_outputs_are_the_mean_of_the_last_tenth_of_the_log(tmp_path):
+    root = tmp_path / "bench"
+    run_id = make_run(root, loss="ns", planned=1000)
+    step = np.arange(0, 1001, 50)  # 0, 50, ..., 1000: the last tenth is steps 900, 950, 1000
+    d_real = np.full(step.size, 0.9)
+    d_real[step == 900], d_real[step == 950], d_real[step == 1000] = 0.5, 0.6, 0.7
+    pd.DataFrame({"step": step, "d_loss": 1.0, "g_loss": 1.0, "d_real": d_real, "d_fake": 1 - d_real,
+                  "g_grad_norm": 1.0, "d_grad_norm": 1.0, "wall_s": 0.01 * step}).to_csv(
+        root / C.RUNS_DIR / run_id / C.LOG_CSV, index=False)
+    no_log = make_run(root, loss="ns", seed=1, log=False)
+    runs, _ = collect_runs([root])
+    row = runs.set_index(C.RUN_ID).loc[run_id]
+    assert row[C.D_REAL_END] == pytest.approx(0.6) and row[C.D_FAKE_END] == pytest.approx(0.4)
+    assert runs.set_index(C.RUN_ID).loc[no_log, C.END_COLUMNS].isna().all()
+    summary = summarize(runs)
+    assert summary[C.stat_column(C.D_REAL_END, "n")].iloc[0] == 1
+
+
+def test_settings_of_one_objective_are_tested_against_the_reference_setting(tmp_path):
+    root = tmp_path / "bench"
+    for seed in range(6):
+        for nz, fid in ((100, 20.0), (200, 40.0)):
+            make_run(root, loss="ns", seed=seed, sweep={"nz": nz}, metrics={keys.FID: fid + seed})
+    runs, _ = collect_runs([root])
+    stats = compute_stats(runs)
+    between = stats[stats[C.COMPARISON] == C.SETTING]
+    assert set(between[C.METRIC]) == {keys.FID, *C.END_COLUMNS}
+    fid = between[between[C.METRIC] == keys.FID].iloc[0]
+    assert (fid[C.LOSS], fid[C.A], fid[C.B]) == ("ns", "none, nz=200", "none, nz=100")
+    assert fid[C.SIGNIFICANT] and fid[C.BETTER] == "none, nz=100" and fid[C.P] == pytest.approx(0.0022, abs=1e-4)
+    # every seed logged the same D(x): no difference, and no "better" for D's outputs
+    d_real = between[between[C.METRIC] == C.D_REAL_END].iloc[0]
+    assert d_real[C.P] == 1.0 and not d_real[C.SIGNIFICANT] and d_real[C.BETTER] == ""
+    assert math.isnan(d_real[C.PROB_BETTER])
+    # the objective comparisons of each setting are untouched (one objective: none)
+    assert (stats[C.COMPARISON] == C.SETTING).all()

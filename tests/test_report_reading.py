@@ -180,3 +180,42 @@ def test_no_published_section_without_a_published_dataset(tmp_path):
     runs[C.DATASET] = "fashion-mnist"
     assert published_table(runs).empty
     assert "## Published figures" not in report_text(tmp_path, runs)
+
+
+def _latent_runs(seeds: int) -> pd.DataFrame:
+    """ns at nz 100 and 200: FID 20+s against 40+s, D(x) at the end 0.70+0.01s against 0.60+0.01s."""
+    runs = runs_table(seeds, losses=["ns"])
+    runs = pd.concat([runs.assign(**{C.PARAMS: '{"nz": 100}'}),
+                      runs.assign(**{C.PARAMS: '{"nz": 200}'})], ignore_index=True)
+    high = runs[C.PARAMS] == '{"nz": 200}'
+    runs[keys.FID] = np.where(high, 40.0, 20.0) + runs[C.SEED]
+    runs[C.D_REAL_END] = np.where(high, 0.60, 0.70) + 0.01 * runs[C.SEED]
+    runs[C.D_FAKE_END] = 0.3
+    runs[C.RUN_ID] = runs[C.RUN_ID] + np.where(high, "-nz200", "-nz100")
+    return runs
+
+
+def test_settings_of_one_objective_are_read_and_tabled(tmp_path):
+    text = report_text(tmp_path, _latent_runs(6))
+    assert "Settings of **ns** on mnist, each against none, nz=100 (1 comparison per metric" in text
+    assert ("none, nz=200 vs none, nz=100: median FID 42.5 vs 22.5, difference 20" in text
+            and "significant (none, nz=100 better)" in text)
+    # D's outputs have no better side: the difference is told, no winner
+    assert "median D(x) at the end 0.625 vs 0.725, difference -0.1" in text
+    assert "D(x) at the end 0.625 vs 0.725, difference -0.1 (95% CI" in text
+    line = next(l for l in text.splitlines() if "median D(x) at the end" in l)
+    assert "better" not in line and line.rstrip().endswith("significant.")
+    assert "- D(G(z)) at the end: with 6 seeds" not in text  # constant values: p 1, still testable
+    assert "### Tests between settings of each objective" in text and "| objective |" in text
+    three = report_text(tmp_path, _latent_runs(3))
+    assert "  - FID: with 3 seeds no comparison can be significant at 0.05" in three
+
+
+def test_objective_tests_ignore_the_setting_rows():
+    runs = _latent_runs(6)
+    stats = compute_stats(runs, "baseline", "ns")
+    summary = summarize(runs)
+    lines = verdict_lines("mnist", summary, stats, "baseline", "ns")
+    # one objective per setting: nothing to compare between objectives, and no setting row
+    # is mistaken for an objective test
+    assert not any("Tests on" in l for l in lines)

@@ -6,6 +6,8 @@ constants, so a renamed column breaks loudly in one place instead of silently in
 
 from __future__ import annotations
 
+import json
+
 from gan_zoo.data import is_points
 from gan_zoo.metrics import keys
 # the run folder's file names and statuses belong to gan_zoo.runs; re-exported for
@@ -56,6 +58,13 @@ DEVICE = "device"
 TRAIN_PRECISION = "train_precision"  # fp32 | tf32 | bf16 (the metric "precision" is another column)
 VERSION = "gan_zoo_version"
 RUN_DIR = "run_dir"  # absolute in memory; relative to the output folder in runs.csv
+#: D's mean outputs at the end of training, from the run's log.csv: the mean of the
+#: logged window means over the last END_SHARE of the logged steps (D(x) on reals,
+#: D(G(z)) on fakes; a probability for the sigmoid objectives). Seed 002's latent-size
+#: study read a drift of D(x) toward 0.5 from such values; these make it a number per run.
+D_REAL_END, D_FAKE_END = "d_real_end", "d_fake_end"
+END_COLUMNS = [D_REAL_END, D_FAKE_END]
+END_SHARE = 0.1
 
 #: Evaluation columns after the metrics (from metrics.json, like the metrics).
 EVAL_EXTRA_COLUMNS = [keys.MODES_TOTAL, keys.EVAL_SAMPLES, keys.FEATURE_EXTRACTOR,
@@ -64,7 +73,7 @@ EVAL_EXTRA_COLUMNS = [keys.MODES_TOTAL, keys.EVAL_SAMPLES, keys.FEATURE_EXTRACTO
 RUNS_COLUMNS = [
     RUN_ID, DATASET, BACKBONE, LOSS, REGULARIZERS, SEED, PARAMS,
     STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, D_EXAMPLES, WALL_S, MATCH, WALL_BUDGET_S, STATUS, REASON, DIVERGED_STEP,
-    *keys.METRIC_COLUMNS, *EVAL_EXTRA_COLUMNS,
+    *keys.METRIC_COLUMNS, *EVAL_EXTRA_COLUMNS, *END_COLUMNS,
     DEVICE, TRAIN_PRECISION, VERSION, RUN_DIR,
 ]
 #: Integer columns (nullable: empty where a run never got that far).
@@ -88,6 +97,26 @@ CURVE_LOG_ROWS = 100
 CURVE_WALL_S = "curve_wall_s"
 SCORE_CURVE_METRICS = [keys.FID, keys.MODES, keys.HQ_FRAC]
 
+
+# -- settings: a configuration's regularizers and swept values, for people -----------------
+
+
+def setting_label(regularizers: str, params: str) -> str:
+    """Human label of a (regularizers, params) setting: ``none`` or ``gp, nz=200``."""
+    try:
+        sweep = json.loads(params) if isinstance(params, str) and params else {}
+    except json.JSONDecodeError:
+        sweep = {}
+    extra = [f"{k}={v}" for k, v in sorted(sweep.items())]
+    return ", ".join([str(regularizers), *extra])
+
+
+def setting_prose(regularizers: str, params: str) -> str:
+    """The setting for a sentence: ``no regularizer``, ``gp``, ``gp, nz=200``."""
+    label = setting_label(regularizers, params)
+    return "no regularizer" + label[len("none"):] if regularizers == "none" else label
+
+
 # -- summary.csv: one row per configuration ----------------------------------------------
 
 #: A configuration: everything but the seed.
@@ -96,7 +125,7 @@ N_RUNS, N_OK, N_DIVERGED, N_SKIPPED, N_FAILED = "n_runs", "n_ok", "n_diverged", 
 RANK = "rank"  # 1 = best within the dataset
 RANK_BY = "rank_by"  # which metric(s) the rank used, e.g. "fid" or "modes,hq_frac"
 #: Metrics summarised over the ok runs of a configuration (training time included).
-SUMMARY_METRICS = [*keys.METRIC_COLUMNS, WALL_S]
+SUMMARY_METRICS = [*keys.METRIC_COLUMNS, *END_COLUMNS, WALL_S]
 SUMMARY_STATS = ("n", "mean", "std", "ci_low", "ci_high")
 
 
@@ -112,7 +141,12 @@ SUMMARY_COLUMNS = [
 
 # -- stats.csv: tests between objectives ----------------------------------------------------
 
-COMPARISON = "comparison"  # "baseline" (each objective against one) or "all" (every pair)
+#: "baseline" (each objective against one) or "all" (every pair) between objectives of one
+#: setting; "setting" between settings (regularizers, swept values) of one objective: a is a
+#: setting's label, b the reference setting's (see gan_zoo.bench.stats.reference_setting),
+#: the objective is in the loss column and the regularizers and params columns are empty.
+COMPARISON = "comparison"
+SETTING = "setting"
 A, B = "a", "b"  # baseline comparisons: a = the objective, b = the baseline
 N_A, N_B = "n_a", "n_b"
 MEDIAN_A, MEDIAN_B = "median_a", "median_b"
@@ -124,9 +158,9 @@ U, P, P_HOLM, SIGNIFICANT, BETTER = "u", "p", "p_holm", "significant", "better"
 MIN_P = "min_p"  # smallest p these seed counts allow
 N_TESTS = "n_tests"  # tests in the Holm family
 TEST = "test"  # "exact" (permutation distribution) or "asymptotic"
-OMNIBUS_P = "kruskal_p"  # Kruskal-Wallis across the family's objectives
+OMNIBUS_P = "kruskal_p"  # Kruskal-Wallis across the family's objectives (or settings)
 STATS_COLUMNS = [
-    DATASET, REGULARIZERS, PARAMS, METRIC, COMPARISON,
+    DATASET, LOSS, REGULARIZERS, PARAMS, METRIC, COMPARISON,
     A, B, N_A, N_B, MEDIAN_A, MEDIAN_B, DIFF, DIFF_LOW, DIFF_HIGH,
     PROB_BETTER, PROB_BETTER_LOW, PROB_BETTER_HIGH,
     U, TEST, P, MIN_P, N_TESTS, P_HOLM, SIGNIFICANT, BETTER, OMNIBUS_P,
@@ -174,5 +208,5 @@ METRIC_LABELS = {
     keys.MODES: "modes covered", keys.MODES_CONFIDENT: "modes covered (confident)",
     keys.MODE_KL: "KL(modes || uniform)", keys.HQ_FRAC: "high-quality share",
     keys.CONFIDENT_FRAC: "confident share", keys.COND_ACC: "conditional accuracy",
-    WALL_S: "training time (s)",
+    WALL_S: "training time (s)", D_REAL_END: "D(x) at the end", D_FAKE_END: "D(G(z)) at the end",
 }

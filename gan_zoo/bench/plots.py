@@ -10,7 +10,6 @@ where every run failed still gets its tables and report.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -27,7 +26,7 @@ from gan_zoo.metrics import keys
 
 __all__ = [
     "plot_metric_by_objective", "plot_heatmaps", "plot_curves", "plot_score_curves", "plot_sample_grids",
-    "plot_mixture_samples", "plot_all", "setting_label", "setting_prose",
+    "plot_mixture_samples", "plot_all",
 ]
 
 _STYLE = "whitegrid"
@@ -35,22 +34,6 @@ _DPI = 110
 
 
 # -- naming ---------------------------------------------------------------------------------
-
-
-def setting_label(regularizers: str, params: str) -> str:
-    """Human label of a (regularizers, params) setting: ``none`` or ``gp, nz=200``."""
-    try:
-        sweep = json.loads(params) if isinstance(params, str) and params else {}
-    except json.JSONDecodeError:
-        sweep = {}
-    extra = [f"{k}={v}" for k, v in sorted(sweep.items())]
-    return ", ".join([str(regularizers), *extra])
-
-
-def setting_prose(regularizers: str, params: str) -> str:
-    """The setting for a sentence: ``no regularizer``, ``gp``, ``gp, nz=200``."""
-    label = setting_label(regularizers, params)
-    return "no regularizer" + label[len("none"):] if regularizers == "none" else label
 
 
 def _slug(*parts: str) -> str:
@@ -108,7 +91,7 @@ def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
         mean, lo, hi = (C.stat_column(metric, s) for s in ("mean", "ci_low", "ci_high"))
         sub = sub[sub[mean].notna()].copy()
         one_setting = sub[[C.REGULARIZERS, C.PARAMS]].drop_duplicates().shape[0] == 1
-        sub["label"] = [loss if one_setting else f"{loss} | {setting_label(r, p)}"
+        sub["label"] = [loss if one_setting else f"{loss} | {C.setting_label(r, p)}"
                         for loss, r, p in zip(sub[C.LOSS], sub[C.REGULARIZERS], sub[C.PARAMS])]
         labels = list(sub["label"])
         runs = runs_df[(runs_df[C.DATASET] == dataset) & (runs_df[C.STATUS] == C.OK)
@@ -213,7 +196,7 @@ def plot_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir,
         return None
     curves = curves.assign(value=pd.to_numeric(curves[C.VALUE], errors="coerce")
                            .replace([np.inf, -np.inf], np.nan))
-    curves["setting"] = [setting_label(r, p) for r, p in zip(curves[C.REGULARIZERS], curves[C.PARAMS])]
+    curves["setting"] = [C.setting_label(r, p) for r, p in zip(curves[C.REGULARIZERS], curves[C.PARAMS])]
     paths = []
     for dataset, sub in curves.groupby(C.DATASET, sort=True):
         losses = sorted(sub[C.LOSS].unique())
@@ -267,7 +250,7 @@ def plot_score_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir) -
         metric = next((m for m in C.SCORE_CURVE_METRICS if m in sub and sub[m].notna().any()), None)
         if metric is None:
             continue
-        sub = sub.assign(setting=[setting_label(r, p) for r, p in zip(sub[C.REGULARIZERS], sub[C.PARAMS])])
+        sub = sub.assign(setting=[C.setting_label(r, p) for r, p in zip(sub[C.REGULARIZERS], sub[C.PARAMS])])
         settings = sorted(sub["setting"].unique(), key=lambda s: (not s.startswith("none"), s))
         losses = sorted(sub[C.LOSS].unique())
         with sns.axes_style(_STYLE):
@@ -365,13 +348,13 @@ def plot_sample_grids(runs_df: pd.DataFrame, out_dir,
             ax.imshow(grids[loss], cmap="gray", interpolation="nearest")
             ax.set_title(_panel_title(row), fontsize=9)
             ax.set_axis_off()
-        fig.suptitle(f"{dataset}, {setting_prose(regs, params)}: samples by objective", fontsize=10)
+        fig.suptitle(f"{dataset}, {C.setting_prose(regs, params)}: samples by objective", fontsize=10)
         paths.append(_save(fig, out_dir, f"samples-{_slug(dataset, regs, _params_slug(params))}.png"))
     return paths or None
 
 
 def _params_slug(params: str) -> str:
-    return "" if params in ("{}", "", None) else setting_label("", params).lstrip(", ")
+    return "" if params in ("{}", "", None) else C.setting_label("", params).lstrip(", ")
 
 
 def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
@@ -418,7 +401,7 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
             if not pd.isna(row.get(keys.HQ_FRAC, math.nan)):
                 extra += f", HQ {100 * row[keys.HQ_FRAC]:.0f}%"
             ax.set_title(_panel_title(row, extra), fontsize=9)
-        fig.suptitle(f"{dataset}, {setting_prose(regs, params)}: generated points "
+        fig.suptitle(f"{dataset}, {C.setting_prose(regs, params)}: generated points "
                      "(red rings: true modes)", fontsize=10)
         paths.append(_save(fig, out_dir, f"mixture-{_slug(dataset, regs, _params_slug(params))}.png"))
     return paths or None

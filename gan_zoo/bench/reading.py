@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from gan_zoo.bench import columns as C
-from gan_zoo.bench.plots import setting_prose
 from gan_zoo.bench.stats import can_reject, fmt_p, n_comparisons, outlook, seeds_needed, tiers
 from gan_zoo.data import is_points
 from gan_zoo.metrics import keys
 
-__all__ = ["budget_lines", "extractor_lines", "verdict_lines", "curve_lines", "tier_map",
+__all__ = ["budget_lines", "extractor_lines", "verdict_lines", "setting_lines", "curve_lines", "tier_map",
            "batch_sizes", "epoch_size", "fmt_number"]
 
 #: What gan-zoo's lenet FID scale means, measured with gan_zoo.metrics on 10,000 images
@@ -189,9 +188,10 @@ def extractor_lines(runs: pd.DataFrame) -> list[str]:
 
 
 def _family(stats: pd.DataFrame | None, dataset, regs, params, metric) -> pd.DataFrame:
+    """The tests between objectives of one (dataset, setting) on ``metric``."""
     if stats is None or stats.empty:
         return pd.DataFrame(columns=C.STATS_COLUMNS)
-    return stats[(stats[C.DATASET] == dataset) & (stats[C.REGULARIZERS] == regs)
+    return stats[(stats[C.COMPARISON] != C.SETTING) & (stats[C.DATASET] == dataset) & (stats[C.REGULARIZERS] == regs)
                  & (stats[C.PARAMS] == params) & (stats[C.METRIC] == metric)]
 
 
@@ -266,9 +266,13 @@ def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | Non
                 "(were the runs evaluated?)."]
     label = C.METRIC_LABELS.get(metric, metric)
     vs = f"against the baseline {baseline}" if comparisons == "baseline" else "between all pairs"
+    alone = []  # settings where a single objective has values: nothing to compare
     for (regs, params), part in sub.groupby([C.REGULARIZERS, C.PARAMS], sort=True):
-        where = f"{dataset}, {setting_prose(regs, params)}"
+        where = f"{dataset}, {C.setting_prose(regs, params)}"
         ranked = part[part[C.stat_column(metric, "n")] > 0]
+        if len(ranked) == 1:
+            alone.append((ranked[C.LOSS].iloc[0], C.setting_prose(regs, params)))
+            continue
         seeds = int(ranked[C.stat_column(metric, "n")].max()) if not ranked.empty else 0
         k = n_comparisons(len(ranked), comparisons)
         family = _family(stats, dataset, regs, params, metric)
@@ -312,6 +316,53 @@ def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | Non
         if sig.empty:
             lines.append(f"  - No objective differs significantly {vs}; smallest p_holm "
                          f"{fmt_p(family[C.P_HOLM].min())}.")
+    if alone:
+        losses = sorted({loss for loss, _ in alone})
+        lines.append(f"One objective per setting on {dataset} ({_names(losses)} in "
+                     f"{_plural(len(alone), 'setting')}: {'; '.join(w for _, w in alone)}), so no "
+                     "objectives are compared there; tests between settings follow where there are seeds.")
+    return lines
+
+
+def _setting_effect(r, metric: str) -> str:
+    """One test between two settings of an objective, told without a winner unless the
+    metric has a direction and the test is significant."""
+    label = C.METRIC_LABELS.get(metric, metric)
+    text = (f"{r[C.A]} vs {r[C.B]}: median {label} {fmt_number(r[C.MEDIAN_A])} vs "
+            f"{fmt_number(r[C.MEDIAN_B])}, difference {fmt_number(r[C.DIFF])}")
+    if not pd.isna(r[C.DIFF_LOW]):
+        text += f" (95% CI {fmt_number(r[C.DIFF_LOW])} to {fmt_number(r[C.DIFF_HIGH])})"
+    text += f", p_holm {fmt_p(r[C.P_HOLM])}"
+    if bool(r[C.SIGNIFICANT]):
+        text += f", significant ({r[C.BETTER]} better)" if r[C.BETTER] else ", significant"
+    return text
+
+
+def setting_lines(dataset: str, stats: pd.DataFrame | None) -> list[str]:
+    """What the tests between settings (regularizers, swept values) of each objective say."""
+    if stats is None or stats.empty:
+        return []
+    part = stats[(stats[C.COMPARISON] == C.SETTING) & (stats[C.DATASET] == dataset)]
+    lines = []
+    for loss, sub in part.groupby(C.LOSS, sort=True):
+        ref = sub[C.B].iloc[0]
+        k = int(sub[C.N_TESTS].iloc[0])
+        lines.append(f"Settings of **{loss}** on {dataset}, each against {ref} "
+                     f"({_plural(k, 'comparison')} per metric, exact two-sided Mann-Whitney across "
+                     "seeds, Holm-corrected within the objective and metric):")
+        for metric, family in sub.groupby(C.METRIC, sort=False):
+            label = C.METRIC_LABELS.get(metric, metric)
+            omni = family[C.OMNIBUS_P].iloc[0]
+            kw = f"; Kruskal-Wallis across settings p {fmt_p(omni)}" if len(family) > 1 and not pd.isna(omni) else ""
+            if not can_reject(family):
+                n = int(family[[C.N_A, C.N_B]].min().min())
+                lines.append(f"  - {label}: {outlook(n, len(family)) or 'no test can be significant'}; "
+                             f"the medians are in the tables{kw}.")
+                continue
+            sig = family[family[C.SIGNIFICANT].astype(bool)]
+            shown = family if len(family) <= MAX_LISTED else sig.sort_values(C.P_HOLM).head(MAX_LISTED)
+            lines.append(f"  - {label}: {len(sig)} of {len(family)} significant{kw}.")
+            lines += [f"    - {_setting_effect(r, metric)}." for _, r in shown.iterrows()]
     return lines
 
 
@@ -362,6 +413,6 @@ def curve_lines(runs: pd.DataFrame, curves: pd.DataFrame | None, metric: str = k
         if "too few" in found:
             text += ("; " if text else "") + f"too few evaluations to tell: {_names(found['too few'])}"
         lines.append(f"{C.METRIC_LABELS.get(metric, metric)} over training on {dataset}, "
-                     f"{setting_prose(regs, params)} (mean over seeds, fitted line over the last "
+                     f"{C.setting_prose(regs, params)} (mean over seeds, fitted line over the last "
                      f"third of the steps): {text}.")
     return lines

@@ -15,10 +15,10 @@ import pandas as pd
 
 from gan_zoo import __version__
 from gan_zoo.bench import columns as C
-from gan_zoo.bench.plots import plot_all, setting_label
+from gan_zoo.bench.plots import plot_all
 from gan_zoo.bench.published import published_table
 from gan_zoo.bench.reading import (budget_lines, compute_table, curve_lines, extractor_lines,
-                                   fmt_number, tier_map, verdict_lines)
+                                   fmt_number, setting_lines, tier_map, verdict_lines)
 from gan_zoo.bench.stats import COMPARISONS, fmt_p
 from gan_zoo.bench.tables import (check_results_format, collect_runs, compute_stats, has_replicates,
                                   summarize, write_tables)
@@ -75,7 +75,7 @@ def _metric_name(metric: str) -> str:
 
 
 def _config(row, with_loss: bool = True) -> str:
-    setting = setting_label(row[C.REGULARIZERS], row[C.PARAMS])
+    setting = C.setting_label(row[C.REGULARIZERS], row[C.PARAMS])
     return f"{row[C.LOSS]} ({setting})" if with_loss else setting
 
 
@@ -105,7 +105,7 @@ def _status_lines(runs: pd.DataFrame) -> list[str]:
                              f"(see {C.RUNS_CSV}).")
                 break
             why = reason or "no reason recorded"
-            lines.append(f"- {word}: {dataset} {loss} ({setting_label(regs, params)}) "
+            lines.append(f"- {word}: {dataset} {loss} ({C.setting_label(regs, params)}) "
                          f"{_seeds(g[C.SEED])}: {why}.")
     return lines
 
@@ -181,7 +181,7 @@ def _interval(lo, hi, digits: str = "") -> str:
 
 def _pairs_table(stats: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
-        "metric": stats[C.METRIC], "setting": [setting_label(r, p) for r, p in
+        "metric": stats[C.METRIC], "setting": [C.setting_label(r, p) for r, p in
                                                zip(stats[C.REGULARIZERS], stats[C.PARAMS])],
         "a": stats[C.A], "b": stats[C.B], "n_a": stats[C.N_A], "n_b": stats[C.N_B],
         "median a": stats[C.MEDIAN_A], "median b": stats[C.MEDIAN_B],
@@ -194,6 +194,15 @@ def _pairs_table(stats: pd.DataFrame) -> pd.DataFrame:
         "p_holm": [fmt_p(p) for p in stats[C.P_HOLM]],
         "significant": ["yes" if s else "no" for s in stats[C.SIGNIFICANT].astype(bool)],
     })
+
+
+def _settings_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """Tests between settings of one objective: a and b are settings, no "better" for D's outputs."""
+    table = _pairs_table(stats).drop(columns=["setting"])
+    table.insert(1, "objective", stats[C.LOSS].to_numpy())
+    table["P(a beats b) (95% CI)"] = ["" if pd.isna(w) else v for w, v in
+                                      zip(stats[C.PROB_BETTER], table["P(a beats b) (95% CI)"])]
+    return table
 
 
 def _flatten(plot_paths) -> list[tuple[str, Path]]:
@@ -248,8 +257,9 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
                   + ", ".join(f"{d} {p} ({n} runs)" for (d, p), n in used.items()) + ".")
     md += ["", "## Reading", ""]
     for dataset in datasets:
-        for line in verdict_lines(dataset, summary, stats, comparisons, baseline):
-            md.append(line if line.startswith("  - ") else f"- {line}")
+        for line in [*verdict_lines(dataset, summary, stats, comparisons, baseline),
+                     *setting_lines(dataset, stats)]:
+            md.append(line if line.startswith(" ") else f"- {line}")
     md += [f"- {line}" for line in curve_lines(runs, curves_df)]
     status_lines = _status_lines(runs)
     if status_lines:
@@ -267,7 +277,11 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
               "the uncertainty. Tests: exact two-sided Mann-Whitney U across seeds "
               + (f"of every objective against {baseline}" if comparisons == "baseline" else "of every pair")
               + " within one setting, Holm-corrected within that setting; a tier holds objectives the "
-              "tests cannot separate. Compute columns are medians over the ok seeds.")
+              "tests cannot separate."
+              + (" Settings of one objective (regularizers, swept values): the same test of each against "
+                 "the reference setting, Holm-corrected within the objective and metric."
+                 if not stats.empty and (stats[C.COMPARISON] == C.SETTING).any() else "")
+              + " Compute columns are medians over the ok seeds.")
     md.append("")
 
     tier = tier_map(summary, stats)
@@ -280,11 +294,16 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
         md.append(markdown_table(_summary_table(sub, runs, tier, snapshot)))
         part = stats[stats[C.DATASET] == dataset] if not stats.empty else stats
         part = part[[bool(t) for t in (part[C.MIN_P] * part[C.N_TESTS] <= C.ALPHA)]] if not part.empty else part
-        if not part.empty:
-            shown = part if len(part) <= MAX_PAIR_ROWS else part[part[C.SIGNIFICANT].astype(bool)]
-            note = "" if len(part) <= MAX_PAIR_ROWS else \
-                f" (the {len(shown)} significant of {len(part)}; all in [{C.STATS_CSV}]({C.STATS_CSV}))"
-            md += [f"### Tests{note}", "", markdown_table(_pairs_table(shown))]
+        between = part[part[C.COMPARISON] == C.SETTING] if not part.empty else part
+        for title, rows, table in (("Tests", part[part[C.COMPARISON] != C.SETTING] if not part.empty else part,
+                                    _pairs_table),
+                                   ("Tests between settings of each objective", between, _settings_table)):
+            if rows.empty:
+                continue
+            shown = rows if len(rows) <= MAX_PAIR_ROWS else rows[rows[C.SIGNIFICANT].astype(bool)]
+            note = "" if len(rows) <= MAX_PAIR_ROWS else \
+                f" (the {len(shown)} significant of {len(rows)}; all in [{C.STATS_CSV}]({C.STATS_CSV}))"
+            md += [f"### {title}{note}", "", markdown_table(table(shown))]
 
     published = published_table(runs)
     if not published.empty:

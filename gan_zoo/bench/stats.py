@@ -21,6 +21,10 @@ with the handful of seeds a user can afford. Choices, and the libraries behind t
   bootstrap interval (``scipy.stats.bootstrap``, the two samples resampled independently).
 - Omnibus: Kruskal-Wallis across the objectives of a family (``scipy.stats.kruskal``);
   the objectives' seeds are independent samples, not blocks, so not Friedman.
+- Settings: the same test, effect sizes and Holm correction between the settings of one
+  objective (regularizers, swept ``--set`` values), each against the reference setting
+  (:func:`reference_setting`); each (dataset, objective, metric) is one family. This is
+  what "does spectral norm help ns?" or "does nz 200 change D(x)?" asks.
 
 rliable (Agarwal et al. 2021) was considered: its interval estimates aggregate normalized
 scores over many tasks with a stratified bootstrap, which a single-dataset grid does not
@@ -32,6 +36,7 @@ comparisons and Holm do not already give. Neither is a dependency.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from typing import Iterable
 
@@ -44,7 +49,8 @@ from gan_zoo.bench import columns as C
 from gan_zoo.errors import GanZooError
 
 __all__ = ["bootstrap_ci", "holm", "min_achievable_p", "seeds_needed", "n_comparisons", "outlook",
-           "fmt_p", "pairwise_tests", "can_reject", "tiers", "COMPARISONS"]
+           "fmt_p", "pairwise_tests", "reference_setting", "setting_tests", "can_reject", "tiers",
+           "COMPARISONS"]
 
 #: ``--comparisons`` values.
 COMPARISONS = ("baseline", "all")
@@ -197,6 +203,8 @@ def _compare(a: str, b: str, xa: np.ndarray, xb: np.ndarray, metric: str, level:
     share_above = u / (xa.size * xb.size)
     d_lo, d_hi = _interval(_median_diff, xa, xb, level, seed)
     w_lo, w_hi = _interval(_beats(lower), xa, xb, level, seed)
+    if metric not in C.LOWER_IS_BETTER and metric not in C.HIGHER_IS_BETTER:
+        share_above = w_lo = w_hi = math.nan  # no direction (D's outputs): no "better"
     return {
         C.A: a, C.B: b, C.N_A: xa.size, C.N_B: xb.size, C.MEDIAN_A: med_a, C.MEDIAN_B: med_b,
         C.DIFF: med_a - med_b, C.DIFF_LOW: d_lo, C.DIFF_HIGH: d_hi,
@@ -252,8 +260,72 @@ def pairwise_tests(runs_df: pd.DataFrame, metric: str = "fid", *, comparisons: s
         family = [_compare(a, b, samples[a], samples[b], metric, level, seed) for a, b in pairs]
         reject, adjusted = multipletests([r[C.P] for r in family], alpha=alpha, method="holm")[:2]
         for row, rej, adj in zip(family, reject, adjusted):
-            row.update({C.DATASET: dataset, C.REGULARIZERS: regs, C.PARAMS: params,
+            row.update({C.DATASET: dataset, C.LOSS: "", C.REGULARIZERS: regs, C.PARAMS: params,
                         C.METRIC: metric, C.COMPARISON: comparisons, C.N_TESTS: len(family),
+                        C.P_HOLM: float(adj), C.SIGNIFICANT: bool(rej), C.OMNIBUS_P: omnibus})
+        rows.extend(family)
+    if not rows:
+        return empty
+    return pd.DataFrame(rows)[C.STATS_COLUMNS]
+
+
+def _params_key(params: str) -> tuple:
+    """Order swept values naturally (nz 64 before 200), numbers before text."""
+    try:
+        sweep = json.loads(params) if params else {}
+    except (TypeError, json.JSONDecodeError):
+        return ((1, str(params)),)
+    if not isinstance(sweep, dict):
+        return ((1, str(params)),)
+    return tuple((k, (0, float(v), "") if isinstance(v, (int, float)) and not isinstance(v, bool)
+                  else (1, 0.0, str(v))) for k, v in sorted(sweep.items()))
+
+
+def reference_setting(settings: Iterable[tuple[str, str]]) -> tuple[str, str]:
+    """The setting the others of one objective are compared with: no regularizer when
+    there is such a setting, and among those the default parameters ("{}"), else the
+    smallest swept values (``nz=100`` before ``nz=200``)."""
+    settings = sorted(set(settings))
+    if not settings:
+        raise GanZooError("no setting to choose a reference from")
+    plain = [s for s in settings if s[0] == "none"] or settings
+    return min(plain, key=lambda s: (s[1] != "{}", _params_key(s[1]), s))
+
+
+def setting_tests(runs_df: pd.DataFrame, metric: str = "fid", *,
+                  min_seeds: int = C.MIN_SEEDS_FOR_TEST, alpha: float = C.ALPHA,
+                  level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Mann-Whitney U tests between the settings of each objective, on ok runs.
+
+    Within each (dataset, objective), every setting (regularizers and swept values) with
+    at least ``min_seeds`` values of ``metric`` is compared with the reference setting
+    (:func:`reference_setting`), Holm-corrected within the objective. Rows as
+    :func:`pairwise_tests` with ``comparison`` "setting": a and b are setting labels
+    (b the reference), the objective is in ``loss``, regularizers and params are empty.
+    """
+    empty = pd.DataFrame(columns=C.STATS_COLUMNS)
+    if runs_df is None or runs_df.empty or metric not in runs_df.columns:
+        return empty
+    ok = runs_df[(runs_df[C.STATUS] == C.OK) & runs_df[metric].notna()]
+    rows = []
+    for (dataset, loss), sub in ok.groupby([C.DATASET, C.LOSS], sort=True):
+        samples = {key: g[metric].to_numpy(dtype=float)
+                   for key, g in sub.groupby([C.REGULARIZERS, C.PARAMS], sort=True)}
+        samples = {k: v for k, v in samples.items() if v.size >= min_seeds}
+        if len(samples) < 2:
+            continue
+        ref = reference_setting(samples)
+        others = [k for k in sorted(samples, key=lambda s: (s[0], _params_key(s[1]))) if k != ref]
+        groups = list(samples.values())
+        omnibus = math.nan
+        if not np.all(np.concatenate(groups) == groups[0][0]):
+            omnibus = float(kruskal(*groups).pvalue)
+        family = [_compare(C.setting_label(*k), C.setting_label(*ref), samples[k], samples[ref],
+                           metric, level, seed) for k in others]
+        reject, adjusted = multipletests([r[C.P] for r in family], alpha=alpha, method="holm")[:2]
+        for row, rej, adj in zip(family, reject, adjusted):
+            row.update({C.DATASET: dataset, C.LOSS: loss, C.REGULARIZERS: "", C.PARAMS: "",
+                        C.METRIC: metric, C.COMPARISON: C.SETTING, C.N_TESTS: len(family),
                         C.P_HOLM: float(adj), C.SIGNIFICANT: bool(rej), C.OMNIBUS_P: omnibus})
         rows.extend(family)
     if not rows:

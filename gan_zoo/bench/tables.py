@@ -19,7 +19,7 @@ import pandas as pd
 
 from gan_zoo import __version__
 from gan_zoo.bench import columns as C
-from gan_zoo.bench.stats import bootstrap_ci, pairwise_tests
+from gan_zoo.bench.stats import bootstrap_ci, pairwise_tests, setting_tests
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import read_json, write_csv_atomic, write_json_atomic
 from gan_zoo.metrics import keys
@@ -127,6 +127,8 @@ def _run_row(run_dir: Path) -> dict:
         row[m] = _num(metrics.get(m))
     for m in C.EVAL_EXTRA_COLUMNS:
         row[m] = metrics.get(m)
+    for m in C.END_COLUMNS:  # from log.csv, read once per kept run in collect_runs
+        row[m] = math.nan
     return row
 
 
@@ -141,13 +143,13 @@ def _typed_runs(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=C.RUNS_COLUMNS)
     for col in C.RUNS_INT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
-    for col in [*keys.METRIC_COLUMNS, C.WALL_S, C.WALL_BUDGET_S]:
+    for col in [*keys.METRIC_COLUMNS, *C.END_COLUMNS, C.WALL_S, C.WALL_BUDGET_S]:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     return df
 
 
-def _read_log(run_id: str, run_dir: Path) -> pd.DataFrame | None:
-    """log.csv -> tidy rows; a torn last line (crash mid-append) is dropped."""
+def _read_log(run_dir: Path) -> pd.DataFrame | None:
+    """A run folder's log.csv with numeric steps; a torn last line (crash mid-append) is dropped."""
     path = Path(run_dir) / C.LOG_CSV
     if not path.is_file():
         return None
@@ -161,13 +163,34 @@ def _read_log(run_id: str, run_dir: Path) -> pd.DataFrame | None:
     if C.STEP not in log.columns or log.empty:
         return None
     log[C.STEP] = pd.to_numeric(log[C.STEP], errors="coerce")
-    log = log.dropna(subset=[C.STEP])
+    return log.dropna(subset=[C.STEP])
+
+
+def _tidy_log(run_id: str, run_dir: Path, log: pd.DataFrame | None) -> pd.DataFrame | None:
+    """log.csv (at most ``C.CURVE_LOG_ROWS`` rows of it) and the score curve -> tidy rows."""
+    if log is None:
+        return None
     log = _thin(log, C.CURVE_LOG_ROWS)
     value_cols = [c for c in log.columns if c != C.STEP]
     tidy = log.melt(id_vars=[C.STEP], value_vars=value_cols, var_name=C.METRIC, value_name=C.VALUE)
     tidy[C.VALUE] = pd.to_numeric(tidy[C.VALUE], errors="coerce")
     tidy.insert(0, C.RUN_ID, run_id)
     return pd.concat([tidy, _read_score_curve(run_id, run_dir)], ignore_index=True)
+
+
+def _end_means(log: pd.DataFrame | None) -> dict[str, float]:
+    """D(x) and D(G(z)) at the end of training: the mean of the log rows whose step lies
+    in the last ``C.END_SHARE`` of the logged steps (the last row at least)."""
+    out = {col: math.nan for col in C.END_COLUMNS}
+    if log is None or log.empty:
+        return out
+    first, last = float(log[C.STEP].min()), float(log[C.STEP].max())
+    tail = log[log[C.STEP] >= last - C.END_SHARE * (last - first)]
+    for col, source in zip(C.END_COLUMNS, ("d_real", "d_fake")):
+        if source in tail.columns:
+            values = pd.to_numeric(tail[source], errors="coerce").dropna()
+            out[col] = float(values.mean()) if not values.empty else math.nan
+    return out
 
 
 def _thin(log: pd.DataFrame, rows: int) -> pd.DataFrame:
@@ -237,7 +260,12 @@ def collect_runs(results_dirs: Iterable[str | os.PathLike]) -> tuple[pd.DataFram
                             kind="stable", na_position="last").reset_index(drop=True)
     runs.attrs["incomplete"] = incomplete
 
-    logs = [_read_log(r, d) for r, d in zip(runs[C.RUN_ID], runs[C.RUN_DIR])]
+    logs = []
+    for i, (run_id, run_dir) in enumerate(zip(runs[C.RUN_ID], runs[C.RUN_DIR])):
+        log = _read_log(run_dir)
+        for col, value in _end_means(log).items():
+            runs.loc[i, col] = value
+        logs.append(_tidy_log(run_id, run_dir, log))
     logs = [t for t in logs if t is not None and not t.empty]
     curves = (pd.concat(logs, ignore_index=True)[C.CURVES_COLUMNS] if logs
               else pd.DataFrame(columns=C.CURVES_COLUMNS))
@@ -324,15 +352,20 @@ def has_replicates(summary_df: pd.DataFrame, min_seeds: int = C.MIN_SEEDS_FOR_TE
 def compute_stats(runs_df: pd.DataFrame, comparisons: str = "baseline",
                   baseline: str | None = C.DEFAULT_BASELINE) -> pd.DataFrame:
     """Tests on each dataset's rank metrics (FID; modes and hq_frac for mixtures): every
-    objective against ``baseline``, or every pair (``comparisons="all"``)."""
+    objective against ``baseline``, or every pair (``comparisons="all"``), within each
+    setting; then, where an objective ran in several settings (regularizers, swept
+    values), each setting against its reference on the rank metrics and on D's outputs
+    at the end of training."""
     parts = []
     if runs_df is not None and not runs_df.empty:
         for dataset, sub in runs_df.groupby(C.DATASET, sort=True):
             available = {m for m in keys.METRIC_COLUMNS if sub[m].notna().any()}
-            for metric in C.rank_metrics(dataset, available):
-                part = pairwise_tests(sub, metric=metric, comparisons=comparisons, baseline=baseline)
-                if not part.empty:
-                    parts.append(part)
+            metrics = C.rank_metrics(dataset, available)
+            for metric in metrics:
+                parts.append(pairwise_tests(sub, metric=metric, comparisons=comparisons, baseline=baseline))
+            for metric in [*metrics, *C.END_COLUMNS]:
+                parts.append(setting_tests(sub, metric=metric))
+        parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=C.STATS_COLUMNS)
     return pd.concat(parts, ignore_index=True)[C.STATS_COLUMNS]
