@@ -60,7 +60,8 @@ VERSION = "gan_zoo_version"
 RUN_DIR = "run_dir"  # absolute in memory; relative to the output folder in runs.csv
 #: D's mean outputs at the end of training, from the run's log.csv: the mean of the
 #: logged window means over the last END_SHARE of the logged steps (D(x) on reals,
-#: D(G(z)) on fakes; a probability for the sigmoid objectives). Seed 002's latent-size
+#: D(G(z)) on fakes; a probability where the objective reports one, minimax and ns, raw
+#: scores otherwise, so comparable within one objective only). Seed 002's latent-size
 #: study read a drift of D(x) toward 0.5 from such values; these make it a number per run.
 D_REAL_END, D_FAKE_END = "d_real_end", "d_fake_end"
 END_COLUMNS = [D_REAL_END, D_FAKE_END]
