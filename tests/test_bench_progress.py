@@ -77,6 +77,31 @@ def test_eta_scales_elapsed_time_by_the_cost_left(tmp_path, monkeypatch):
     assert p.eta() == pytest.approx(20.0)
 
 
+def test_a_resumed_grid_counts_only_the_runs_still_to_do(tmp_path, monkeypatch):
+    from gan_zoo.bench.commands import _progress
+    from gan_zoo.bench.estimate import relative_cost
+    from gan_zoo.bench.grid import BUDGETS, expand_grid
+    from gan_zoo.runs import RunResult, write_result
+
+    items = expand_grid(dataset="ring8", losses=["wgan-gp", "ns"], regularizers=["none"], seeds=2,
+                        sweeps={}, budget=BUDGETS["smoke"])
+    done = [it for it in items if it.spec.loss == "wgan-gp"]  # the costly half finished earlier
+    for it in done:
+        write_metrics(tmp_path, it, modes=8)
+        write_result(tmp_path / C.RUNS_DIR / it.run_id,
+                     RunResult.ok(it.run_id, steps=1, d_steps=5, wall_s=1.0, device="cpu",
+                                  backbone="mlp", resolved={}))
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    p = _progress(items, items, tmp_path, len(done), None, True)
+    left = [it for it in items if it.spec.loss == "ns"]
+    assert relative_cost(done[0].spec) > relative_cost(left[0].spec)
+    assert p.left == pytest.approx(sum(relative_cost(it.spec) for it in left))
+    clock[0] = 60.0
+    p(left[0], {"status": "ok"})
+    assert p.eta() == pytest.approx(60.0)  # one of two equal runs took 60 s
+
+
 def test_quiet_shows_nothing(tmp_path, capsys):
     a = item("ns")
     p = GridProgress(1, 0, tmp_path, todo=[a], quiet=True, stream=Terminal())
