@@ -182,6 +182,19 @@ def test_no_published_section_without_a_published_dataset(tmp_path):
     assert "## Published figures" not in report_text(tmp_path, runs)
 
 
+def test_stacked_modes_are_not_read_against_papers_when_no_sample_is_recognised():
+    from gan_zoo.bench.published import published_table
+
+    runs = runs_table(3, losses=["ns"])
+    runs[C.DATASET] = "stacked-mnist"
+    runs[keys.MODES] = [800.0, 850.0, 900.0]
+    runs[keys.CONFIDENT_FRAC] = 0.0
+    blobs = published_table(runs)
+    assert len(blobs) == 4 and blobs["same scale"].str.startswith("no: confident share 0 in every seed").all()
+    runs[keys.CONFIDENT_FRAC] = [0.0, 0.2, 0.4]  # some seed draws recognisable triples
+    assert (published_table(runs)["same scale"] == "yes").all()
+
+
 def _latent_runs(seeds: int) -> pd.DataFrame:
     """ns at nz 100 and 200: FID 20+s against 40+s, D(x) at the end 0.70+0.01s against 0.60+0.01s."""
     runs = runs_table(seeds, losses=["ns"])
@@ -207,6 +220,8 @@ def test_settings_of_one_objective_are_read_and_tabled(tmp_path):
     assert "better" not in line and line.rstrip().endswith("significant.")
     assert "- D(G(z)) at the end: with 6 seeds" not in text  # constant values: p 1, still testable
     assert "### Tests between settings of each objective" in text and "| objective |" in text
+    d_row = next(l for l in text.splitlines() if l.startswith("| d_real_end | ns |"))
+    assert "nan" not in d_row and " |  | " in d_row  # no P(a beats b) where no side is better
     three = report_text(tmp_path, _latent_runs(3))
     assert "  - FID: with 3 seeds no comparison can be significant at 0.05" in three
 

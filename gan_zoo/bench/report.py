@@ -187,7 +187,8 @@ def _pairs_table(stats: pd.DataFrame) -> pd.DataFrame:
         "median a": stats[C.MEDIAN_A], "median b": stats[C.MEDIAN_B],
         "a - b (95% CI)": [f"{fmt_number(d)} ({_interval(lo, hi)})" if not pd.isna(lo) else fmt_number(d)
                            for d, lo, hi in zip(stats[C.DIFF], stats[C.DIFF_LOW], stats[C.DIFF_HIGH])],
-        "P(a beats b) (95% CI)": [f"{w:.2f} ({_interval(lo, hi, '.2f')})" if not pd.isna(lo) else f"{w:.2f}"
+        "P(a beats b) (95% CI)": ["" if pd.isna(w) else f"{w:.2f} ({_interval(lo, hi, '.2f')})"
+                                  if not pd.isna(lo) else f"{w:.2f}"
                                   for w, lo, hi in zip(stats[C.PROB_BETTER], stats[C.PROB_BETTER_LOW],
                                                        stats[C.PROB_BETTER_HIGH])],
         "p": [fmt_p(p) for p in stats[C.P]], "smallest possible p": [fmt_p(p) for p in stats[C.MIN_P]],
@@ -200,8 +201,6 @@ def _settings_table(stats: pd.DataFrame) -> pd.DataFrame:
     """Tests between settings of one objective: a and b are settings, no "better" for D's outputs."""
     table = _pairs_table(stats).drop(columns=["setting"])
     table.insert(1, "objective", stats[C.LOSS].to_numpy())
-    table["P(a beats b) (95% CI)"] = ["" if pd.isna(w) else v for w, v in
-                                      zip(stats[C.PROB_BETTER], table["P(a beats b) (95% CI)"])]
     return table
 
 
