@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Accel"]
+__all__ = ["Accel", "machine"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,15 @@ class Accel:
         if not self.amp_bf16:
             return contextlib.nullcontext()
         return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+
+def machine(device: str) -> str:
+    """What ran the kernels, for reading wall times side by side: torch's version, the
+    GPU's name or the CPU's vector instruction set torch dispatched to (AVX2 and AVX-512
+    kernels differ in speed, not in what a loss computes), and the intra-op threads."""
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        kernels = torch.cuda.get_device_name(torch.device(device))
+    else:
+        kernels = f"cpu {torch.backends.cpu.get_cpu_capability()}"
+    threads = torch.get_num_threads()
+    return f"torch {torch.__version__}, {kernels}, {threads} thread{'s' if threads != 1 else ''}"

@@ -76,6 +76,7 @@ class RunResult:
     resolved: dict = field(default_factory=dict)
     sweep: dict = field(default_factory=dict)  # the grid's --set values for this run
     gan_zoo_version: str = __version__
+    machine: str = ""  # torch, kernels (GPU name or CPU instruction set) and threads: gan_zoo.accel.machine
     run_dir: str = ""  # in memory only (a folder can move); not written
 
     @classmethod

@@ -44,7 +44,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from gan_zoo.accel import Accel
+from gan_zoo.accel import Accel, machine
 from gan_zoo.checkpoints import resume_state, rng_bytes
 from gan_zoo.data import Dataset, get_dataset
 from gan_zoo.errors import GanZooError
@@ -444,8 +444,10 @@ def train_run(
     # to thread hand-offs when the machine is busy: train them on one thread
     with torch_threads(1 if data.kind == "points" and res.device == "cpu" else None):
         outcome = trainer.run(progress=progress)
+        ran_on = machine(res.device)
     result = trainer.result(outcome)
     result.sweep = dict(sweep or {})
+    result.machine = ran_on
     if run_dir is not None:
         if artifacts:
             from gan_zoo.pictures import write_run_pictures

@@ -48,6 +48,9 @@ def test_all_objectives_on_ring8(tmp_path):
     assert df.fid.isna().all()  # no FID for 2-D points
     assert (df.steps == 100).all()
     assert set(df.d_steps) == {100, 500}  # n_critic 5 for wgan and wgan-gp
+    # the 2-D mixtures train on one CPU thread; the kernels' instruction set is recorded
+    assert df.machine.str.fullmatch(r"torch \S+, cpu [A-Z0-9_]+, 1 thread").all(), set(df.machine)
+    assert "Ran on: torch " in (out / C.REPORT_MD).read_text()
     for name in (C.CURVES_CSV, C.SUMMARY_CSV, C.REPORT_MD, C.BENCH_JSON):
         assert (out / name).is_file(), name
     assert not (out / C.STATS_CSV).exists()  # one seed: no tests

@@ -98,6 +98,14 @@ def test_budget_compute_and_extractor_lines():
     assert "Discriminator steps per generator step on mnist: 1 for hinge, lsgan" in lines[1]
     assert lines[1].endswith("; 5 for wgan.")
     assert "wgan 180 (3.0x ns)" in lines[2] and "ns 60," in lines[2]
+    assert len(lines) == 3  # no machine recorded (runs before the record existed): no line
+    runs[C.MACHINE] = "torch 2.14.1, cpu AVX512, 2 threads"
+    assert budget_lines(runs, "ns")[3] == "Ran on: torch 2.14.1, cpu AVX512, 2 threads (20 runs)."
+    runs.loc[:4, C.MACHINE] = "torch 2.14.1, cpu AVX2, 2 threads"
+    runs.loc[5, C.MACHINE] = np.nan
+    assert budget_lines(runs, "ns")[3] == (
+        "Ran on: torch 2.14.1, cpu AVX512, 2 threads (14 runs); torch 2.14.1, cpu AVX2, 2 threads "
+        "(5 runs); not recorded for 1. Seconds are comparable only within one of these.")
     ext = extractor_lines(runs)
     assert ext[0] == "Seeds on mnist: 2 per configuration (10 configurations); 5,000 generated samples scored per run."
     assert "lenet" in ext[1] and "not with published Inception FIDs" in ext[1]

@@ -55,6 +55,7 @@ STATUS = "status"
 REASON = "reason"
 DIVERGED_STEP = "diverged_step"  # generator step where a diverged run broke down
 DEVICE = "device"
+MACHINE = "machine"  # torch, kernels (GPU name or CPU instruction set), threads
 TRAIN_PRECISION = "train_precision"  # fp32 | tf32 | bf16 (the metric "precision" is another column)
 VERSION = "gan_zoo_version"
 RUN_DIR = "run_dir"  # absolute in memory; relative to the output folder in runs.csv
@@ -75,7 +76,7 @@ RUNS_COLUMNS = [
     RUN_ID, DATASET, BACKBONE, LOSS, REGULARIZERS, SEED, PARAMS,
     STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, D_EXAMPLES, WALL_S, MATCH, WALL_BUDGET_S, STATUS, REASON, DIVERGED_STEP,
     *keys.METRIC_COLUMNS, *EVAL_EXTRA_COLUMNS, *END_COLUMNS,
-    DEVICE, TRAIN_PRECISION, VERSION, RUN_DIR,
+    DEVICE, MACHINE, TRAIN_PRECISION, VERSION, RUN_DIR,
 ]
 #: Integer columns (nullable: empty where a run never got that far).
 RUNS_INT_COLUMNS = [SEED, STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, D_EXAMPLES, DIVERGED_STEP, keys.MODES_TOTAL,

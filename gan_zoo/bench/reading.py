@@ -152,6 +152,15 @@ def budget_lines(runs: pd.DataFrame, baseline: str | None) -> list[str]:
                      for loss, s in per_loss.items() if not pd.isna(s)]
             lines.append(f"Training seconds per run on {dataset} (median over seeds): "
                          + ", ".join(parts) + ".")
+        machines = pd.Series(["" if pd.isna(m) else str(m) for m in sub.get(C.MACHINE, [])], dtype=object)
+        counts = machines[machines != ""].value_counts()
+        if not counts.empty:
+            parts = [f"{m} ({n} run{'s' if n != 1 else ''})" for m, n in counts.items()]
+            unknown = int((machines == "").sum())
+            lines.append("Ran on: " + "; ".join(parts)
+                         + (f"; not recorded for {unknown}" if unknown else "")
+                         + (". Seconds are comparable only within one of these." if len(counts) > 1 or unknown
+                            else "."))
     return lines
 
 

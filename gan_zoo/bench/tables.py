@@ -119,6 +119,7 @@ def _run_row(run_dir: Path) -> dict:
         C.REASON: result.get("reason") or "",
         C.DIVERGED_STEP: result.get("diverged_step"),
         C.DEVICE: result.get("device") or spec.get("device"),
+        C.MACHINE: result.get("machine") or "",
         C.TRAIN_PRECISION: result.get("precision") or spec.get("precision") or "fp32",
         C.VERSION: result.get("gan_zoo_version"),
         C.RUN_DIR: str(run_dir.resolve()),
