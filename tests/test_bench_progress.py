@@ -77,6 +77,33 @@ def test_eta_scales_elapsed_time_by_the_cost_left(tmp_path, monkeypatch):
     assert p.eta() == pytest.approx(20.0)
 
 
+def test_two_workers_ending_in_pairs_keep_a_steady_eta(tmp_path, monkeypatch):
+    """Four equal runs on two workers end in pairs at 10, 10.5, 20, 20.5 s: 10 s of work
+    is left after the first pair's first run, not three runs' worth (the old 30 s)."""
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    runs = [item("ns", seed=s) for s in range(4)]
+    p = GridProgress(4, 0, tmp_path, todo=runs, workers=2, quiet=True, estimate=25.0)
+    assert p.finishes == [1.0, 1.0, 2.0, 2.0] and p.makespan == 2.0
+    etas = []
+    for t, it in zip((10.0, 10.5, 20.0, 20.5), runs):
+        clock[0] = t
+        p(it, {"status": "ok"})
+        etas.append(p.eta())
+    assert etas[:2] == [pytest.approx(10.0), pytest.approx(10.5)]
+    assert etas[2:] == [0.0, 0.0]
+
+
+def test_the_eta_follows_the_runners_longest_first_schedule():
+    from gan_zoo.bench.estimate import schedule
+
+    # one worker: the costly run first, then the rest in turn
+    assert schedule([1.0, 3.0, 1.0], 1) == ([3.0, 4.0, 5.0], 5.0)
+    # two workers: 3 on one; 2 then 1 on the other
+    assert schedule([1.0, 3.0, 2.0], 2) == ([2.0, 3.0, 3.0], 3.0)
+    assert schedule([], 2) == ([], 0.0)
+
+
 def test_a_resumed_grid_counts_only_the_runs_still_to_do(tmp_path, monkeypatch):
     from gan_zoo.bench.commands import _progress
     from gan_zoo.bench.estimate import relative_cost
@@ -96,7 +123,7 @@ def test_a_resumed_grid_counts_only_the_runs_still_to_do(tmp_path, monkeypatch):
     p = _progress(items, items, tmp_path, len(done), None, True)
     left = [it for it in items if it.spec.loss == "ns"]
     assert relative_cost(done[0].spec) > relative_cost(left[0].spec)
-    assert p.left == pytest.approx(sum(relative_cost(it.spec) for it in left))
+    assert p.makespan == pytest.approx(sum(relative_cost(it.spec) for it in left))
     clock[0] = 60.0
     p(left[0], {"status": "ok"})
     assert p.eta() == pytest.approx(60.0)  # one of two equal runs took 60 s

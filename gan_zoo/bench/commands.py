@@ -177,7 +177,7 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
             from gan_zoo.bench.progress import duration
 
             click.echo(f"estimate: about {duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
-        on_done = _progress(items, todo, out, done_before, secs, quiet)
+        on_done = _progress(items, todo, out, done_before, secs, quiet, workers=workers)
         try:
             run_grid(items, out, data_root=data_root, evaluation=evaluation, workers=workers,
                      executor=executor, ray_address=ray_address, gpus_per_run=gpus_per_run, on_done=on_done)
@@ -310,7 +310,8 @@ def _say_outlook(seeds: int, n_objectives: int, comparisons: str, baseline: str)
         click.echo(f"note: {text} ({vs}, Holm-corrected)", err=True)
 
 
-def _progress(items, todo, out: Path, done_before: int, estimate: float | None, quiet: bool):
+def _progress(items, todo, out: Path, done_before: int, estimate: float | None, quiet: bool,
+              workers: int = 1):
     """The runner's ``on_done``: a bar and a line per finished run (see bench.progress).
 
     Its ETA weighs the runs still to do: on a resumed grid the complete ones are not
@@ -322,7 +323,7 @@ def _progress(items, todo, out: Path, done_before: int, estimate: float | None, 
 
     pending = [it for it in todo if not is_complete(out / C.RUNS_DIR / it.run_id, it.run_id)]
     return GridProgress(len(items), done_before, out, todo=pending, cost=lambda it: relative_cost(it.spec),
-                        estimate=estimate, quiet=quiet)
+                        workers=workers, estimate=estimate, quiet=quiet)
 
 
 def _check_data(items, data_root, evaluation) -> None:

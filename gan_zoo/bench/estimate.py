@@ -68,12 +68,20 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) 
     if workers > 1 and not str(pending[0].spec.device).startswith("cuda"):
         per_step *= SHARED_CORES_SLOWDOWN
     eval_s = EVAL_SECONDS_PER_10K * eval_samples / 10_000
-    costs = sorted((relative_cost(it.spec) * per_step + eval_s + curve_seconds(it.spec)
-                    for it in pending), reverse=True)
-    loads = [0.0] * max(1, min(workers, len(pending)))
-    for cost in costs:  # longest first onto the least-loaded worker, as the runner does
-        loads[loads.index(min(loads))] += cost
-    return max(loads) + FIXED_SECONDS
+    costs = [relative_cost(it.spec) * per_step + eval_s + curve_seconds(it.spec) for it in pending]
+    return schedule(costs, workers)[1] + FIXED_SECONDS
+
+
+def schedule(costs, workers: int) -> tuple[list[float], float]:
+    """Runs of these costs handed out longest first, each to the least-loaded of
+    ``workers``, as the runner does: their finishing times in order, and the last."""
+    loads = [0.0] * max(1, min(workers, len(costs)))
+    finishes = []
+    for c in sorted(costs, reverse=True):
+        i = loads.index(min(loads))
+        loads[i] += c
+        finishes.append(loads[i])
+    return sorted(finishes), max(loads)
 
 
 def curve_seconds(spec) -> float:

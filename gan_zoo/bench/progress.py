@@ -2,9 +2,13 @@
 and one line per finished run (objective, regularizers, seed, status, headline score,
 time) on the terminal or, without one, in the log on stderr.
 
-The ETA is the elapsed time scaled by the work left over the work done, each weighted by
-the run's relative cost (a wgan run counts for several plain ones), so it is re-measured
-as every run finishes; before the first one it is the calibrated estimate.
+The ETA comes from the runner's schedule: the runs still to do, each weighted by its
+relative cost (a wgan run counts for several plain ones), are laid out longest first on
+the workers as the runner does; when the k-th run finishes, the elapsed time over the
+schedule's k-th finishing time gives the seconds per unit of cost, and the rest of the
+schedule is scaled by it. With two workers whose runs end in pairs, the first of a pair
+no longer reads as half the work done in all the time spent (the ETA swung by a third).
+Before the first run finishes the ETA is the calibrated estimate.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Callable
 import click
 
 from gan_zoo.bench import columns as C
+from gan_zoo.bench.estimate import schedule
 from gan_zoo.metrics import keys
 
 __all__ = ["GridProgress", "headline", "duration"]
@@ -54,17 +59,19 @@ class GridProgress:
     """``on_done(item, result)`` for :func:`gan_zoo.bench.runner.run_grid`, plus ``close()``.
 
     ``total``: runs in the grid; ``done``: already complete before this start; ``cost``:
-    relative cost of an item (for the ETA); ``estimate``: seconds the remaining runs are
-    expected to take before any has finished. ``quiet`` shows nothing; ``stream``
-    defaults to stderr, and a bar is drawn only when it is a terminal.
+    relative cost of an item (for the ETA); ``workers``: runs in parallel; ``estimate``:
+    seconds the remaining runs are expected to take before any has finished. ``quiet``
+    shows nothing; ``stream`` defaults to stderr, and a bar is drawn only when it is a
+    terminal.
     """
 
     def __init__(self, total: int, done: int, out: Path, *, todo=(), cost: Callable | None = None,
-                 estimate: float | None = None, quiet: bool = False, stream=None):
+                 workers: int = 1, estimate: float | None = None, quiet: bool = False, stream=None):
         self.total, self.n, self.out, self.quiet = total, done, Path(out), quiet
         self.cost = cost or (lambda item: 1.0)
-        self.left = sum(self.cost(it) for it in todo) or float(max(0, total - done))
-        self.finished_cost = 0.0
+        costs = [self.cost(it) for it in todo] or [1.0] * max(0, total - done)
+        self.finishes, self.makespan = schedule(costs, workers)
+        self.trained = 0  # runs of this start that finished (skipped records cost nothing)
         self.estimate = estimate
         self.start = time.monotonic()
         self.stream = stream or sys.stderr
@@ -78,10 +85,14 @@ class GridProgress:
             self._postfix()
 
     def eta(self) -> float | None:
-        """Seconds left: measured elapsed x cost left / cost done; the estimate before that."""
-        if self.finished_cost <= 0:
+        """Seconds left: the schedule after the latest finish, at the measured seconds per
+        unit of cost; the estimate before any run has finished."""
+        if self.trained <= 0 or not self.finishes:
             return self.estimate
-        return (time.monotonic() - self.start) * max(self.left, 0.0) / self.finished_cost
+        at = self.finishes[min(self.trained, len(self.finishes)) - 1]
+        if at <= 0:
+            return self.estimate
+        return (time.monotonic() - self.start) / at * max(self.makespan - at, 0.0)
 
     def _postfix(self) -> None:
         eta = self.eta()
@@ -106,9 +117,8 @@ class GridProgress:
 
     def __call__(self, item, result: dict) -> None:
         self.n += 1
-        c = self.cost(item) if not item.skip_reason else 0.0
-        self.finished_cost += c
-        self.left -= c
+        if not item.skip_reason:
+            self.trained += 1
         if self.quiet:
             return
         text = self.line(item, result)
