@@ -95,7 +95,7 @@ class Trainer:
 
     def __init__(self, run: Resolved | RunSpec, data: Dataset | None = None, *,
                  run_dir: str | Path | None = None, data_root: str | Path | None = None,
-                 accel: Accel | None = None, g_reals: str = "reuse"):
+                 accel: Accel | None = None, g_reals: str = "reuse", evaluation=None):
         res = resolve(run) if isinstance(run, RunSpec) else run
         if g_reals not in G_REALS:
             raise GanZooError(f"unknown g_reals {g_reals!r}; valid: {', '.join(G_REALS)}")
@@ -133,7 +133,7 @@ class Trainer:
         self.wall = 0.0
         self.log: list[dict] = []
         # in-training score points (written to the run folder's CURVE_CSV)
-        self.curve = ScoreCurve(spec, data.kind, dev, self.run_dir, data_root)
+        self.curve = ScoreCurve(spec, data.kind, dev, self.run_dir, data_root, evaluation=evaluation)
         self.prob = res.objective.reports_probability
         #: check the losses' finiteness with a host sync every step (free on the CPU); on a
         #: GPU a device-side flag and step counter record the first bad step exactly and
@@ -411,12 +411,16 @@ def train_run(
     accel: Accel | None = None,
     sweep: dict | None = None,
     announce=None,
+    evaluation=None,
 ) -> RunResult:
     """Train one combination; write it to ``run_dir`` (resuming from its checkpoint).
 
     Returns a RunResult; a non-finite loss ends the run with status ``diverged``
     instead of raising. Bad specs raise GanZooError before any training.
-    ``accel`` sets the speed switches (default :meth:`Accel.auto` for the device);
+    ``accel`` sets the speed switches (default: those of the spec's precision on the
+    device, :func:`gan_zoo.precision.accel_for`); ``evaluation`` (a
+    :class:`gan_zoo.metrics.EvalSettings`: extractor, weights, cache folder) scores the
+    in-training points as the final scores are;
     ``sweep`` (the grid's ``--set`` values) is recorded in ``result.json``;
     ``announce()`` is called once the checkpoint has been read and training starts.
     """
@@ -435,7 +439,8 @@ def train_run(
         trainer_state = resume_state(run_dir, run_dir / CHECKPOINT, spec.run_id())
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_dir / SPEC_JSON, spec.to_dict())
-    trainer = Trainer(res, data, run_dir=run_dir, accel=accel, data_root=data_root)
+    trainer = Trainer(res, data, run_dir=run_dir, accel=accel, data_root=data_root,
+                      evaluation=evaluation)
     if trainer_state is not None:
         trainer.load(trainer_state)
     if announce is not None:

@@ -71,11 +71,14 @@ class ScoreCurve:
     """A run's in-training score points: ``spec.curve_points`` of them (0: none), at
     generator steps round(k * steps / K), k = 1..K, or with a wall budget every K-th of
     it and where training stops. Each scores ``spec.curve_samples`` samples of G
-    (:class:`gan_zoo.metrics.curve.CurveScorer`: FID, or modes for 2-D mixtures)."""
+    (:class:`gan_zoo.metrics.curve.CurveScorer`: FID, or modes for 2-D mixtures) with the
+    grid's ``evaluation`` settings (extractor, Inception weights, cache folder; None: the
+    dataset's defaults), so a run's curve and its final scores read the same features."""
 
-    def __init__(self, spec, kind: str, device: str, run_dir: Path | None, data_root=None):
+    def __init__(self, spec, kind: str, device: str, run_dir: Path | None, data_root=None,
+                 evaluation=None):
         self.spec, self.kind, self.device = spec, kind, device
-        self.run_dir, self.data_root = run_dir, data_root
+        self.run_dir, self.data_root, self.evaluation = run_dir, data_root, evaluation
         self.rows: list[dict] = []
         self._scorer = None  # built at the first point; False when it cannot be
         self._steps = {round(k * spec.steps / spec.curve_points) for k in range(1, spec.curve_points + 1)} \
@@ -122,7 +125,7 @@ class ScoreCurve:
                 n = max(n, POINTS_CURVE_SAMPLES)
             try:
                 self._scorer = CurveScorer(self.spec.dataset, n, data_root=self.data_root,
-                                           device=self.device)
+                                           device=self.device, evaluation=self.evaluation)
             except GanZooError as exc:  # e.g. no Inception weights: train on, without points
                 print(f"gan-zoo: no in-training scores for {self.spec.run_id()}: {exc}", file=sys.stderr)
                 self._scorer = False

@@ -72,8 +72,8 @@ class _FakeRay(types.ModuleType):
         return refs[:num_returns], refs[num_returns:]
 
     def get(self, ref):
-        a = ref.args
-        return {"run_id": RunSpec.from_dict(a[0]).run_id(), "status": "ok", "threads": a[5]}
+        task = ref.args[0]
+        return {"run_id": task.run_id, "status": "ok", "threads": task.threads}
 
 
 def _items(n, **kw):

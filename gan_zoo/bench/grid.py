@@ -68,10 +68,9 @@ class Budget:
         """The dataset's protocol count (``DatasetInfo.eval_samples``), lowered to this
         budget's ``eval_samples`` only where the dataset allows it (MNIST, not Stacked
         MNIST or the mixtures); :meth:`samples_reason` says why when lowered."""
-        info = dataset_info(dataset)
-        if info.eval_samples_reducible:
-            return min(self.eval_samples, info.eval_samples)
-        return info.eval_samples
+        from gan_zoo.metrics.settings import budget_samples
+
+        return budget_samples(dataset, self.eval_samples)
 
     def samples_reason(self) -> str:
         """Recorded in each run's ``eval_protocol`` when :meth:`samples` is not the protocol's."""

@@ -1,7 +1,8 @@
-"""Run grid items on worker processes of this machine: one GPU per worker, and a worker
-that dies (SIGKILL, the OOM killer) costs only its own run.
+"""The ``local`` executor (:mod:`gan_zoo.bench.executors`): grid runs on worker
+processes of this machine, one GPU per worker, and a worker that dies (SIGKILL, the
+OOM killer) costs only its own run; with one worker, runs in the driver itself.
 
-The runner passes its own ``run_item``, so this module does not import the runner back.
+The runner passes its own run function, so this module does not import the runner back.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from gan_zoo import runs
+from gan_zoo.bench.executors import ExecutorSettings, RunTask
 from gan_zoo.runs import RunResult
 
-__all__ = ["run_local", "gpu_slots", "take_gpu"]
+__all__ = ["make_executor", "LocalExecutor", "InProcessExecutor", "run_local", "gpu_slots", "take_gpu"]
 
 
 def gpu_slots(device: str, workers: int) -> list[str] | None:
@@ -92,71 +94,141 @@ def _preload() -> None:
         importlib.import_module(name)
 
 
-def run_local(run_item, pending, args, *, workers: int, threads: int, on_done=None,
-              prepare: Callable[[], None] = lambda: None, slots: list[str] | None = None) -> list[dict]:
-    """Run the items on ``workers`` worker processes, at most ``workers`` in flight.
+def make_executor(settings: ExecutorSettings, run: Callable[[RunTask], dict], *,
+                  prepare: Callable[[], None] = lambda: None):
+    """The ``local`` executor: runs in this process with one worker (no pool to start),
+    else :class:`LocalExecutor`'s worker processes."""
+    if settings.workers <= 1:
+        return InProcessExecutor(run, prepare=prepare)
+    return LocalExecutor(run, workers=settings.workers, threads=settings.threads,
+                         slots=gpu_slots(settings.device, settings.workers), prepare=prepare)
+
+
+class InProcessExecutor:
+    """One run at a time in the driver itself (``--workers 1``)."""
+
+    def __init__(self, run: Callable[[RunTask], dict], *, prepare: Callable[[], None] = lambda: None):
+        from collections import deque
+
+        self._run, self._prepare, self._queue = run, prepare, deque()
+
+    def submit(self, task: RunTask) -> None:
+        self._queue.append(task)
+
+    def results(self) -> Iterator[tuple[RunTask, dict]]:
+        if self._prepare is not None:
+            prepare, self._prepare = self._prepare, None
+            prepare()
+        while self._queue:
+            task = self._queue.popleft()
+            yield task, self._run(task)
+
+    def close(self) -> None:
+        self._queue.clear()
+
+
+class LocalExecutor:
+    """Runs on ``workers`` worker processes, at most ``workers`` in flight.
 
     A worker that dies (SIGKILL, the OOM killer) breaks the pool: the runs that were in
     flight are then retried one at a time, each alone in a fresh worker, so the run that
     kills its worker again is the one recorded ``failed`` ("worker killed by signal 9")
     while the others complete; the pool is rebuilt for the rest of the grid.
     """
-    from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, wait
-    from concurrent.futures.process import BrokenProcessPool
 
-    results = []
-    queue = deque(zip(pending, args))
-    pool = _new_pool(workers, threads, slots)
-    try:
-        # start the workers now so that their start-up overlaps the driver's
-        # preparation; runs are handed out only once it is done
-        for _ in range(min(workers, len(pending))):
-            pool.submit(_preload)
-        prepare()
-        inflight: dict = {}
-        broken: list = []
+    def __init__(self, run: Callable, *, workers: int, threads: int, slots: list[str] | None = None,
+                 prepare: Callable[[], None] = lambda: None,
+                 failed: Callable[[object, tuple, str], dict] | None = None):
+        from collections import deque
 
-        def collect(fut) -> None:
-            """A finished run's result, or the run onto ``broken`` when its worker died."""
-            item, a = inflight.pop(fut)
-            try:
-                res = fut.result()
-            except BrokenProcessPool:
-                broken.append((item, a))
-                return
-            results.append(res)
-            if on_done:
-                on_done(item, res)
+        self._run, self.workers, self.threads, self.slots = run, workers, threads, slots
+        self._prepare = prepare
+        self._failed = failed or _failed_task
+        self._queue: deque = deque()
+        self._pool = None
 
-        while queue or inflight:
-            while queue and len(inflight) < workers:
-                item, a = queue.popleft()
-                inflight[pool.submit(run_item, *a)] = (item, a)
-            done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
-            broken.clear()
+    def submit(self, task: RunTask) -> None:
+        self._put(task, (task,))
 
-            for fut in done:
-                collect(fut)
-            if not broken:
-                continue
-            # the pool is gone: every run still in flight broke with it
-            for fut in list(inflight):
-                collect(fut)
-            inflight.clear()
+    def _put(self, key, args: tuple) -> None:
+        """Queue ``run(*args)``, reported as ``key`` (a task, or a caller's item)."""
+        self._queue.append((key, args))
+
+    def results(self) -> Iterator[tuple[object, dict]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            if self._pool is None:
+                self._pool = _new_pool(self.workers, self.threads, self.slots)
+                # start the workers now so that their start-up overlaps the driver's
+                # preparation; runs are handed out only once it is done
+                for _ in range(min(self.workers, len(self._queue))):
+                    self._pool.submit(_preload)
+            if self._prepare is not None:
+                prepare, self._prepare = self._prepare, None
+                prepare()
+            inflight: dict = {}
+            while self._queue or inflight:
+                while self._queue and len(inflight) < self.workers:
+                    key, a = self._queue.popleft()
+                    inflight[self._pool.submit(self._run, *a)] = (key, a)
+                done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
+                broken, finished = [], []
+                for fut in done:
+                    key, a = inflight.pop(fut)
+                    try:
+                        finished.append((key, fut.result()))
+                    except BrokenProcessPool:
+                        broken.append((key, a))
+                if broken:
+                    # the pool is gone: every run still in flight broke with it
+                    for fut, (key, a) in list(inflight.items()):
+                        try:
+                            finished.append((key, fut.result()))
+                        except BrokenProcessPool:
+                            broken.append((key, a))
+                    inflight.clear()
+                    _stop(self._pool)
+                    self._pool = None
+                yield from finished
+                for key, a in broken:
+                    yield key, _run_alone(self._run, key, a, self.threads, self.slots, self._failed)
+                if broken and self._queue:
+                    self._pool = _new_pool(self.workers, self.threads, self.slots)
+            self.shutdown()
+        except BaseException:
+            # interrupted: stop the workers now; their runs resume from checkpoints next time
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
             _stop(pool)
-            for item, a in broken:
-                res = _run_alone(run_item, a, threads, slots)
-                results.append(res)
-                if on_done:
-                    on_done(item, res)
-            if queue:
-                pool = _new_pool(workers, threads, slots)
-    except BaseException:
-        # interrupted: stop the workers now; their runs resume from checkpoints next time
-        _stop(pool)
-        raise
-    pool.shutdown(wait=True)
+        self._queue.clear()
+
+    def shutdown(self) -> None:
+        """Wait for the workers to exit (the end of a grid that was not interrupted)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True)
+
+
+def run_local(run_item, pending, args, *, workers: int, threads: int, on_done=None,
+              prepare: Callable[[], None] = lambda: None, slots: list[str] | None = None) -> list[dict]:
+    """Call ``run_item(*a)`` for each ``a`` of ``args`` on ``workers`` worker processes
+    (:class:`LocalExecutor`); ``on_done(item, result)`` as each finishes."""
+    ex = LocalExecutor(run_item, workers=workers, threads=threads, slots=slots, prepare=prepare,
+                       failed=_failed_args)
+    for item, a in zip(pending, args):
+        ex._put(item, tuple(a))
+    results = []
+    for item, res in ex.results():
+        results.append(res)
+        if on_done:
+            on_done(item, res)
+    ex.shutdown()
     return results
 
 
@@ -193,13 +265,13 @@ def _stop(pool) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _run_alone(run_item, a: tuple, threads: int, slots: list[str] | None = None) -> dict:
+def _run_alone(run, key, a: tuple, threads: int, slots: list[str] | None, failed) -> dict:
     """Retry one run whose worker died, alone in a fresh worker; if that worker dies too,
     record the run ``failed`` with how it died (one line, no traceback)."""
     from concurrent.futures.process import BrokenProcessPool
 
     pool = _new_pool(1, threads, slots)
-    fut = pool.submit(run_item, *a)
+    fut = pool.submit(run, *a)
     procs = list(getattr(pool, "_processes", {}).values())
     try:
         return fut.result()
@@ -213,12 +285,22 @@ def _run_alone(run_item, a: tuple, threads: int, slots: list[str] | None = None)
         code = code or p.exitcode
     how = (f"worker killed by signal {-code}" if code and code < 0
            else f"worker exited with code {code}" if code else "worker died")
-    spec_dict, sweep, run_dir = a[0], a[1], Path(a[2])
-    from gan_zoo.spec import RunSpec
+    return failed(key, a, f"{how} (twice; the run was retried once on its own)")
 
-    reason = f"{how} (twice; the run was retried once on its own)"
-    result = RunResult.failed(RunSpec.from_dict(spec_dict).run_id(), reason,
-                              device=spec_dict.get("device", ""), sweep=sweep)
+
+def _record_failed(spec, run_dir: Path, sweep: dict, reason: str) -> dict:
+    result = RunResult.failed(spec.run_id(), reason, device=spec.device, sweep=sweep)
     run_dir.mkdir(parents=True, exist_ok=True)
     runs.write_result(run_dir, result)
     return result.to_dict()
+
+
+def _failed_task(task: RunTask, a: tuple, reason: str) -> dict:
+    return _record_failed(task.spec, Path(task.run_dir), task.sweep, reason)
+
+
+def _failed_args(item, a: tuple, reason: str) -> dict:
+    """``run_local``'s argument tuples: (spec dict, sweep, run folder, ...)."""
+    from gan_zoo.spec import RunSpec
+
+    return _record_failed(RunSpec.from_dict(a[0]), Path(a[2]), a[1], reason)

@@ -1,4 +1,5 @@
-"""Run grid items as Ray tasks, on a running cluster or a local Ray instance.
+"""The ``ray`` executor (:mod:`gan_zoo.bench.executors`): grid runs as Ray tasks, on a
+running cluster or a local Ray instance.
 
 Each run asks Ray for ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs; a fraction of
 a GPU packs several small DCGAN runs on one device. Workers write their run folders
@@ -9,7 +10,13 @@ collects the results and then rebuilds the tables. Ray is the optional extra
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Callable, Iterator
+
+from gan_zoo.bench.executors import ExecutorSettings, RunTask
 from gan_zoo.errors import GanZooError
+
+__all__ = ["make_executor", "RayExecutor", "ray_resources"]
 
 
 def _import_ray():
@@ -20,34 +27,72 @@ def _import_ray():
     return ray
 
 
-def run_on_ray(run_item, pending, args, *, address=None, gpus_per_run=0.0, cpus_per_run=1,
-               on_done=None) -> list[dict]:
-    """Call ``run_item(*a)`` for each ``a`` of ``args`` as a Ray task (the runner passes its
-    own ``run_item``, so this module does not import the runner back)."""
-    ray = _import_ray()
+def ray_resources(gpus_per_run: float, threads: int) -> dict:
+    """What each Ray task asks for: a GPU share and, for a GPU run, one CPU (a run feeds its
+    GPU from one thread), so ``1/gpus_per_run`` runs share a GPU; on the CPU, ``threads``."""
+    return {"num_gpus": gpus_per_run, "num_cpus": 1 if gpus_per_run > 0 else max(1, threads)}
 
-    started_here = False
-    if not ray.is_initialized():
-        kwargs = {"address": address} if address else {"include_dashboard": False}
-        try:
-            ray.init(log_to_driver=False, configure_logging=False, **kwargs)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            where = address or "a local instance"
-            raise GanZooError(f"could not start or reach Ray at {where}: {' '.join(str(exc).split())}") from None
-        started_here = True
-    try:
-        task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0)(run_item)
-        refs = {task.remote(*a): item for item, a in zip(pending, args)}
-        results = []
-        remaining = list(refs)
-        while remaining:
-            done, remaining = ray.wait(remaining, num_returns=1)
+
+def make_executor(settings: ExecutorSettings, run: Callable[[RunTask], dict], *,
+                  prepare: Callable[[], None] = lambda: None) -> "RayExecutor":
+    """The ``ray`` executor: one Ray task per run (:class:`RayExecutor`)."""
+    res = ray_resources(settings.gpus_per_run, settings.threads)
+    return RayExecutor(run, address=settings.ray_address, gpus_per_run=res["num_gpus"],
+                       cpus_per_run=res["num_cpus"], prepare=prepare)
+
+
+class RayExecutor:
+    """Each submitted task runs as a Ray task asking for ``cpus_per_run`` CPUs (its torch
+    threads) and ``gpus_per_run`` GPUs; Ray is started (or reached at ``address``) when
+    results are first asked for, after ``prepare``, and shut down by :meth:`close` when
+    it was started here."""
+
+    def __init__(self, run: Callable, *, address: str | None = None, gpus_per_run: float = 0.0,
+                 cpus_per_run: int = 1, prepare: Callable[[], None] = lambda: None):
+        self._ray = _import_ray()  # not installed: one line before anything runs
+        self._run, self.address = run, address
+        self.gpus_per_run, self.cpus_per_run = gpus_per_run, cpus_per_run
+        self._prepare = prepare
+        self._queue: list = []
+        self._refs: dict = {}
+        self._task = None
+        self._started_here = False
+
+    def submit(self, task: RunTask) -> None:
+        self._queue.append(dataclasses.replace(task, threads=self.cpus_per_run))
+
+    def _start(self) -> None:
+        ray = self._ray
+        if self._prepare is not None:
+            prepare, self._prepare = self._prepare, None
+            prepare()
+        if not ray.is_initialized():
+            kwargs = {"address": self.address} if self.address else {"include_dashboard": False}
+            try:
+                ray.init(log_to_driver=False, configure_logging=False, **kwargs)
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                where = self.address or "a local instance"
+                raise GanZooError(f"could not start or reach Ray at {where}: {' '.join(str(exc).split())}") from None
+            self._started_here = True
+        self._task = ray.remote(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
+                                max_retries=0)(self._run)
+
+    def results(self) -> Iterator[tuple[RunTask, dict]]:
+        ray = self._ray
+        if self._task is None:
+            self._start()
+        while self._queue or self._refs:
+            for task in self._queue:
+                self._refs[self._task.remote(task)] = task
+            self._queue.clear()
+            done, _ = ray.wait(list(self._refs), num_returns=1)
             for ref in done:
-                res = ray.get(ref)
-                results.append(res)
-                if on_done:
-                    on_done(refs[ref], res)
-        return results
-    finally:
-        if started_here:
-            ray.shutdown()
+                yield self._refs.pop(ref), ray.get(ref)
+
+    def close(self) -> None:
+        self._queue.clear()
+        self._refs.clear()
+        if self._started_here:
+            self._started_here = False
+            self._ray.shutdown()
+

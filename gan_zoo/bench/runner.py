@@ -21,13 +21,17 @@ from typing import Callable, Iterable
 
 from gan_zoo import runs
 from gan_zoo.bench import columns as C
+from gan_zoo.bench.executors import ExecutorSettings, RunTask, get_executor
 from gan_zoo.bench.grid import GridItem
+from gan_zoo.bench.local_executor import gpu_slots
+from gan_zoo.bench.ray_executor import ray_resources
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import write_json_atomic
 from gan_zoo.metrics import EvalOptions, score_run
 from gan_zoo.runs import RunResult, is_complete
+from gan_zoo.spec import RunSpec
 
-__all__ = ["EvalOptions", "run_item", "run_grid", "default_workers", "ray_resources", "write_skipped",
+__all__ = ["EvalOptions", "run_task", "run_item", "run_grid", "gpu_slots", "default_workers", "ray_resources", "write_skipped",
            "DEFAULT_RUNS_PER_GPU"]
 
 
@@ -39,24 +43,29 @@ def write_skipped(item: GridItem, run_dir: Path) -> dict:
     return result.to_dict()
 
 
-def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
-             evaluation: EvalOptions, threads: int | None = None) -> dict:
+def run_task(task: RunTask) -> dict:
     """Train (or resume) and score one run; never raises for a run's own failure.
 
-    Returns the stored result dict. Runs in the driver or in a worker process.
-    """
+    Returns the stored result dict. What every executor calls, in the driver or in a
+    worker process."""
+    return run_item(task.spec, task.sweep, task.run_dir, task.data_root, task.evaluation, task.threads)
+
+
+def run_item(spec: RunSpec | dict, sweep: dict, run_dir: str | Path, data_root: str | None,
+             evaluation: EvalOptions, threads: int | None = None) -> dict:
+    """:func:`run_task` with its pieces given one by one (``spec`` a RunSpec or its dict)."""
     import torch
 
-    from gan_zoo.spec import RunSpec
     from gan_zoo.train import train_run
 
     if threads:
         torch.set_num_threads(threads)
-    spec = RunSpec.from_dict(spec_dict)
+    spec = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
     run_dir = Path(run_dir)
     _test_only_worker_death(spec.run_id())
     try:
-        result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep)
+        result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep,
+                           evaluation=evaluation)
         if result.status == runs.OK and not (run_dir / runs.METRICS_JSON).is_file():
             metrics = score_run(run_dir, evaluation, data_root=data_root)
             write_json_atomic(run_dir / runs.METRICS_JSON, metrics)
@@ -73,8 +82,6 @@ def run_item(spec_dict: dict, sweep: dict, run_dir: str, data_root: str | None,
         (run_dir / runs.ERROR_TXT).write_text(traceback.format_exc())
         runs.write_result(run_dir, result)
         return result.to_dict()
-
-
 
 
 def _test_only_worker_death(run_id: str) -> None:
@@ -104,12 +111,6 @@ def default_workers(device: str, runs_per_gpu: int = DEFAULT_RUNS_PER_GPU) -> in
 
         return max(1, torch.cuda.device_count()) * max(1, runs_per_gpu)
     return max(1, os.cpu_count() or 1)
-
-
-def ray_resources(gpus_per_run: float, threads: int) -> dict:
-    """What each Ray task asks for: a GPU share and, for a GPU run, one CPU (a run feeds its
-    GPU from one thread), so ``1/gpus_per_run`` runs share a GPU; on the CPU, ``threads``."""
-    return {"num_gpus": gpus_per_run, "num_cpus": 1 if gpus_per_run > 0 else max(1, threads)}
 
 
 def _warm_features(pending: list[GridItem], data_root, evaluation: EvalOptions) -> None:
@@ -147,15 +148,18 @@ def run_grid(
     data_root: str | None,
     evaluation: EvalOptions,
     workers: int = 1,
-    executor: str = "local",
+    executor: str | ExecutorSettings = "local",
     ray_address: str | None = None,
     gpus_per_run: float = 0.0,
     on_done: Callable[[GridItem, dict], None] | None = None,
 ) -> list[dict]:
     """Run every incomplete item of the grid; returns the results of the runs it ran.
 
-    Local workers on a GPU each see one GPU of their own (:func:`gpu_slots`); Ray tasks
-    ask for :func:`ray_resources`, so runs share GPUs by ``gpus_per_run``."""
+    ``executor``: the plan's :class:`ExecutorSettings`, or an executor's name with
+    ``workers``, ``ray_address`` and ``gpus_per_run`` given here. The executor is looked
+    up by name (:func:`gan_zoo.bench.executors.get_executor`): local workers on a GPU
+    each see one GPU of their own (:func:`gpu_slots`); Ray tasks ask for
+    :func:`ray_resources`, so runs share GPUs by ``gpus_per_run``."""
     runs_root = out / C.RUNS_DIR
     pending = []
     for item in items:
@@ -171,41 +175,34 @@ def run_grid(
     if not pending:
         return []
     from gan_zoo.bench.estimate import relative_cost
+    from gan_zoo.resolve import resolve_device
 
+    if not isinstance(executor, ExecutorSettings):
+        executor = ExecutorSettings(name=executor, workers=max(1, workers), ray_address=ray_address,
+                                    gpus_per_run=gpus_per_run or 0.0,
+                                    device=resolve_device(pending[0].spec.device))
     # longest first: the costly critics (wgan, wgan-gp) do not end up alone at the end
     pending.sort(key=lambda it: relative_cost(it.spec), reverse=True)
-    cores = os.cpu_count() or 1
-    threads = max(1, cores // max(1, workers))
-    args = [(it.spec.to_dict(), it.sweep, str(runs_root / it.run_id), data_root, evaluation, threads)
-            for it in pending]
 
     def prepare() -> None:
         _warm_features(pending, data_root, evaluation)
 
-    if executor == "ray":
-        from gan_zoo.bench.ray_executor import run_on_ray
-
-        prepare()
-        res = ray_resources(gpus_per_run, threads)
-        args = [(*a[:5], res["num_cpus"]) for a in args]
-        return run_on_ray(run_item, pending, args, address=ray_address, gpus_per_run=res["num_gpus"],
-                          cpus_per_run=res["num_cpus"], on_done=on_done)
-    if workers <= 1:
-        prepare()
-        results = []
-        for item, a in zip(pending, args):
-            res = run_item(*a)
+    ex = get_executor(executor.name)(executor, run_task, prepare=prepare)
+    by_task = {}
+    for it in pending:
+        task = RunTask(spec=it.spec, run_dir=runs_root / it.run_id, evaluation=evaluation,
+                       sweep=it.sweep, data_root=data_root, threads=executor.threads)
+        by_task[it.run_id] = it
+        ex.submit(task)
+    results = []
+    try:
+        for task, res in ex.results():
             results.append(res)
             if on_done:
-                on_done(item, res)
-        return results
-    from gan_zoo.resolve import resolve_device
-
-    from gan_zoo.bench.local_executor import gpu_slots, run_local
-
-    slots = gpu_slots(resolve_device(pending[0].spec.device), workers)
-    return run_local(run_item, pending, args, workers=workers, threads=threads, on_done=on_done,
-                     prepare=prepare, slots=slots)
+                on_done(by_task[task.run_id], res)
+    finally:
+        ex.close()
+    return results
 
 
 def prepare_out(out: Path, resume: bool) -> None:

@@ -27,12 +27,20 @@ def curve_metrics(dataset: str) -> list[str]:
 
 
 class CurveScorer:
-    """Scores generated samples of ``dataset`` against ``n`` reference images."""
+    """Scores generated samples of ``dataset`` against ``n`` reference images, with the
+    extractor, Inception weights, cache folder and reference seed of ``evaluation`` (the
+    grid's :class:`~gan_zoo.metrics.settings.EvalSettings`; None: the defaults)."""
 
-    def __init__(self, dataset: str, n: int, *, data_root=None, device="cpu",
+    def __init__(self, dataset: str, n: int, *, data_root=None, device="cpu", evaluation=None,
                  feature_extractor: str | None = None, reference_seed: int = REFERENCE_SEED,
                  cache_dir=None):
         from gan_zoo.data import dataset_info
+        from gan_zoo.metrics.settings import EvalSettings
+
+        if evaluation is None:  # the earlier keywords, one by one
+            evaluation = EvalSettings(feature_extractor=feature_extractor, cache_dir=cache_dir,
+                                      reference_seed=reference_seed)
+        self.evaluation = evaluation
 
         self.info = dataset_info(dataset)
         self.metrics = curve_metrics(dataset)
@@ -43,27 +51,25 @@ class CurveScorer:
         from gan_zoo.metrics.cache import content_digest, dataset_slug, resolve_cache_dir
         from gan_zoo.metrics.realsets import reference_set
 
-        self.extractor = feature_extractor or self.info.feature_extractor
-        weights = (fidelity.resolve_inception_weights(None)
+        self.extractor = evaluation.extractor_for(dataset)
+        weights = (fidelity.resolve_inception_weights(evaluation.inception_weights)
                    if self.extractor == fidelity.INCEPTION else None)
         sha = fidelity.extractor_weights_sha256(self.extractor, weights)
         self.layer = fidelity.feature_layers(self.extractor)["fid"]
         self.net = fidelity.make_extractor(self.extractor, [self.layer], weights, device)
-        ref = reference_set(dataset, n, seed=reference_seed, data_root=data_root)
+        ref = reference_set(dataset, n, seed=evaluation.reference_seed, data_root=data_root)
         real_u8 = self._prepare(ref.images)
         name = (f"gan-zoo-curve-{dataset_slug(dataset)}-{ref.split}-seed{ref.seed}-n{len(real_u8)}-"
                 f"{fidelity.cache_tag(self.extractor, sha)}-d{content_digest(real_u8)}.pt")
-        path = Path(resolve_cache_dir(cache_dir)) / name
-        import torch
-
-        if path.is_file():
-            self.real_stats = torch.load(path, map_location="cpu", weights_only=False)
+        path = Path(resolve_cache_dir(evaluation.cache_dir)) / name
+        if path.is_file():  # plain arrays only: a crafted file is refused, never run
+            self.real_stats = fidelity.load_cached(path)
         else:
+            from gan_zoo.io import save_torch_atomic
+
             self.real_stats = self._stats(real_u8)
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{id(self)}")
-            torch.save(self.real_stats, tmp)
-            tmp.replace(path)
+            save_torch_atomic(self.real_stats, path)
 
     def _prepare(self, x):
         import torch.nn.functional as F

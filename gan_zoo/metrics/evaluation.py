@@ -1,50 +1,34 @@
-"""Scoring one trained run: the evaluation options of a grid and ``score_run``.
+"""Scoring one trained run: ``score_run``.
 
 ``gan-zoo eval`` and the benchmark runner both score a run folder with
-:func:`score_run`; the options are the same for every run of a grid.
+:func:`score_run`, with the grid's :class:`~gan_zoo.metrics.settings.EvalSettings`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from gan_zoo.metrics.realsets import REFERENCE_SEED
+from gan_zoo.metrics.settings import EvalSettings
 
-__all__ = ["EvalOptions", "EVAL_SEED_OFFSET", "score_run"]
+__all__ = ["EvalSettings", "EvalOptions", "EVAL_SEED_OFFSET", "score_run"]
 
 #: A run's samples for scoring are drawn with seed ``EVAL_SEED_OFFSET + spec.seed``
 #: (away from the seeds training uses).
 EVAL_SEED_OFFSET = 10_000
 
 
-@dataclass(frozen=True)
-class EvalOptions:
-    """How each run is scored (the same for every run of a grid).
-
-    ``samples``: generated samples per run, None for the dataset's protocol count
-    (``DatasetInfo.eval_samples``); when it differs, ``samples_reason`` (e.g.
-    ``"quick budget"``) is recorded in ``eval_protocol``. ``reference_seed`` draws the
-    real reference set (:mod:`gan_zoo.metrics.realsets`).
-    """
-
-    samples: int | None = None
-    feature_extractor: str | None = None
-    inception_weights: str | None = None
-    cache_dir: str | None = None
-    reference_seed: int = REFERENCE_SEED
-    samples_reason: str = "asked for"
+#: the earlier name of :class:`EvalSettings`
+EvalOptions = EvalSettings
 
 
-def score_run(run_dir: str | os.PathLike, options: EvalOptions, *, data_root=None) -> dict:
+def score_run(run_dir: str | os.PathLike, options: EvalSettings, *, data_root=None) -> dict:
     """Score the trained run in ``run_dir``: load it on its device, draw
     ``options.samples`` samples (default: the dataset's protocol count) with seed ``EVAL_SEED_OFFSET + spec.seed`` (every class
     equally often for a conditional run) and :func:`~gan_zoo.metrics.scores.evaluate`
     them. Returns the metrics dict (the caller writes ``metrics.json``)."""
     import torch
 
-    from gan_zoo.data import dataset_info
     from gan_zoo.io import read_json
     from gan_zoo.metrics.scores import evaluate
     from gan_zoo.resolve import resolve_device
@@ -53,7 +37,7 @@ def score_run(run_dir: str | os.PathLike, options: EvalOptions, *, data_root=Non
 
     spec = RunSpec.from_dict(read_json(Path(run_dir) / SPEC_JSON))
     run = load_run(run_dir, device=resolve_device(spec.device))
-    n = options.samples or dataset_info(spec.dataset).eval_samples
+    n = options.samples_for(spec.dataset)
     labels = None
     if run.num_classes:  # conditional: ask for every class equally often
         labels = torch.arange(n) % run.num_classes

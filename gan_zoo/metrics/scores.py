@@ -14,19 +14,12 @@ from pathlib import Path
 from gan_zoo.metrics import keys
 from gan_zoo.metrics.cache import content_digest, dataset_slug, resolve_cache_dir
 from gan_zoo.metrics.realsets import REFERENCE_SEED
+from gan_zoo.metrics.settings import default_extractor, protocol_samples
 
 __all__ = ["evaluate", "warm_real_features", "default_extractor", "protocol_note", "MIN_SAMPLES"]
 
 #: Fewest samples the distribution metrics accept (KID subsets, 3-NN precision/recall).
 MIN_SAMPLES = 10
-
-
-def default_extractor(dataset: str) -> str | None:
-    """The dataset's default extractor (``lenet`` for the MNIST family,
-    ``inception-v3-compat`` for RGB; None for point datasets)."""
-    from gan_zoo.data import dataset_info
-
-    return dataset_info(dataset).feature_extractor
 
 
 def protocol_note(n: int, protocol: int | None, reason: str) -> str:
@@ -106,7 +99,7 @@ def evaluate(
 
     out: dict = {k: None for k in keys.METRIC_COLUMNS + keys.EVAL_RECORD}
     out.update({keys.MODES_TOTAL: None, keys.EVAL_SAMPLES: n_eval, keys.FEATURE_EXTRACTOR: None,
-                keys.EVAL_PROTOCOL: protocol_note(n_eval, info.eval_samples, samples_reason)})
+                keys.EVAL_PROTOCOL: protocol_note(n_eval, protocol_samples(dataset), samples_reason)})
     if info.kind == "points":
         out.update(_evaluate_points(generated, info, labels))
     else:
@@ -148,7 +141,7 @@ def warm_real_features(
         return False
     probe = get_dataset(dataset, root=data_root, train=False, limit=MIN_SAMPLES).x
     _evaluate_images(
-        probe, info, real=None, n_real=n or info.eval_samples, labels=None, data_root=data_root,
+        probe, info, real=None, n_real=n or protocol_samples(dataset), labels=None, data_root=data_root,
         device=device, extractor=feature_extractor, inception_weights=inception_weights,
         cache_dir=resolve_cache_dir(cache_dir), train_features=train_features,
         reference_seed=reference_seed, generated_role="warm-up")
@@ -189,7 +182,7 @@ def _evaluate_images(generated, info, *, real, labels, data_root, device, extrac
         raise GanZooError(
             f"{dataset} samples must be (N, {info.channels}, H, W) images, got {tuple(generated.shape)}")
     size = generated.shape[-1]
-    extractor = extractor or info.feature_extractor
+    extractor = extractor or default_extractor(dataset)
     if extractor not in fidelity.EXTRACTORS:
         raise GanZooError(f"unknown feature extractor {extractor!r}; valid: {', '.join(fidelity.EXTRACTORS)}")
     if extractor == fidelity.LENET and info.channels == 3 and not info.classifier:
