@@ -6,6 +6,8 @@ The zoo compares objectives, so the networks stay fixed per dataset:
 - ``dcgan32`` / ``dcgan64``: Radford et al. 2016 DCGAN (seed 000's 64x64 layer table;
   32x32 drops one up/down block), width 64.
 - ``mlp``: seed 000's vanilla GAN for images; a small ReLU/LeakyReLU pair for 2-D points.
+- ``mlp-pacgan``: PacGAN's 2-D pair (Lin et al. 2018): G with four batch-normed ReLU
+  layers of 400, D with three maxout layers of 200; its own init (N(0, 0.02)).
 
 Conventions shared by every pair:
 
@@ -38,14 +40,17 @@ D_NORMS = ("batch", "layer", "none")
 
 BACKBONES: Registry[Callable[..., tuple[nn.Module, nn.Module]]] = Registry("backbone")
 _DEFAULTS: dict[str, dict] = {}
+_INITS: dict[str, Callable[[nn.Module], None]] = {}
 
 
-def _backbone(name: str, **defaults):
-    """Register a builder ``f(shape, nz, width, d_norm, num_classes, g_dropout, d_dropout)``."""
+def _backbone(name: str, *, init: Callable[[nn.Module], None] | None = None, **defaults):
+    """Register a builder ``f(shape, nz, width, d_norm, num_classes, g_dropout, d_dropout,
+    pack)``; ``init`` (default :func:`dcgan_init`) is applied to every module after it."""
 
     def wrap(builder):
         BACKBONES.register(name, builder)
         _DEFAULTS[name] = dict(defaults)
+        _INITS[name] = init or dcgan_init
         return builder
 
     return wrap
@@ -72,10 +77,15 @@ def build_backbone(
     num_classes: int = 0,
     g_dropout: float = 0.0,
     d_dropout: float | None = None,
+    pack: int = 1,
 ) -> tuple[nn.Module, nn.Module]:
-    """Build ``(G, D)`` for samples of ``shape``, DCGAN-initialized.
+    """Build ``(G, D)`` for samples of ``shape``, initialized as the backbone says
+    (DCGAN's init unless it names its own).
 
-    ``width`` and ``d_dropout`` default per backbone (``backbone_defaults``).
+    ``width`` and ``d_dropout`` default per backbone (``backbone_defaults``). ``pack``
+    (PacGAN, Lin et al. 2018): D judges ``pack`` samples at once, concatenated along
+    channels (images) or features (points), so its input layer is ``pack`` times wider
+    and it returns one logit per pack: ``D(x) -> (B // pack,)``.
     """
     builder = BACKBONES.get(name)
     defaults = _DEFAULTS[name]
@@ -92,10 +102,13 @@ def build_backbone(
     for label, p in (("g_dropout", g_dropout), ("d_dropout", d_dropout)):
         if not 0.0 <= p < 1.0:
             raise GanZooError(f"{label} must be in [0, 1), got {p!r}")
-    g, d = builder(shape=shape, nz=nz, width=width, d_norm=d_norm,
-                   num_classes=num_classes, g_dropout=float(g_dropout), d_dropout=d_dropout)
-    g.apply(dcgan_init)
-    d.apply(dcgan_init)
+    if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
+        raise GanZooError(f"pack must be a positive integer, got {pack!r}")
+    g, d = builder(shape=shape, nz=nz, width=width, d_norm=d_norm, num_classes=num_classes,
+                   g_dropout=float(g_dropout), d_dropout=d_dropout, pack=pack)
+    g.apply(_INITS[name])
+    d.apply(_INITS[name])
+    d.pack = pack
     return g, d
 
 
@@ -198,7 +211,10 @@ class Generator(_Wrapped):
 
 
 class Discriminator(_Wrapped):
-    """Wraps a body: appends label planes (conv) or a one-hot (MLP); returns (B,) logits."""
+    """Wraps a body: appends label planes (conv) or a one-hot (MLP); returns (B,) logits,
+    or ``(B // pack,)`` for a packed D (one logit per ``pack`` consecutive samples)."""
+
+    pack: int = 1
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         b = x.shape[0]
@@ -209,7 +225,26 @@ class Discriminator(_Wrapped):
             if self.conv:  # (B, K) -> (B, K, H, W): plane k is all ones for class k
                 onehot = onehot[:, :, None, None].expand(-1, -1, *x.shape[-2:])
             x = torch.cat([x, onehot], dim=1)
-        return self.body(x).reshape(b)
+        m = self.pack
+        if m > 1:
+            if b % m:
+                raise GanZooError(f"a D packing {m} samples needs a batch that is a multiple "
+                                  f"of {m}, got {b}")
+            # consecutive samples side by side: (B, F) -> (B/m, m*F); (B, C, H, W) ->
+            # (B/m, m*C, H, W), sample j of a pack in channels j*C .. (j+1)*C - 1
+            x = x.reshape(b // m, m * x.shape[1], *x.shape[2:])
+        return self.body(x).reshape(b // m)
+
+
+def per_sample_scores(d: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """D's score of each sample ``(B,)``; a packed D judges a pack of ``pack`` copies of
+    the sample (used to rank samples, e.g. D's best 50)."""
+    m = getattr(d, "pack", 1)
+    if m == 1:
+        return d(x, labels)
+    x = x.repeat_interleave(m, dim=0)
+    labels = None if labels is None else labels.repeat_interleave(m, dim=0)
+    return d(x, labels)
 
 
 def _check_image(name: str, shape: tuple, size: int) -> int:
@@ -225,7 +260,7 @@ def _check_image(name: str, shape: tuple, size: int) -> int:
 
 
 @_backbone("dcgan28", width=32, d_dropout=0.2)
-def _dcgan28(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout):
+def _dcgan28(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout, pack=1):
     """Seed 001's MNIST DCGAN: 1x1 -> 4 -> 7 -> 14 -> 28 and back; LeakyReLU(0.2) in G too."""
     c, w, k = _check_image("dcgan28", shape, 28), width, num_classes
     g = nn.Sequential(
@@ -239,7 +274,7 @@ def _dcgan28(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout):
         nn.Tanh(),
     )
     d = nn.Sequential(
-        nn.Conv2d(c + k, w, 4, 2, 1, bias=False),  # 14x14
+        nn.Conv2d((c + k) * pack, w, 4, 2, 1, bias=False),  # 14x14
         nn.LeakyReLU(0.2), *_d_drop(d_dropout),
         nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),  # 7x7
         _d_norm(d_norm, 2 * w), nn.LeakyReLU(0.2), *_d_drop(d_dropout),
@@ -250,7 +285,7 @@ def _dcgan28(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout):
     return _pair(g, d, nz, num_classes, shape, conv=True)
 
 
-def _dcgan(*, name, size, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout):
+def _dcgan(*, name, size, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout, pack=1):
     """Radford et al. 2016 pattern: G doubles the side from 4x4 with ConvT(4, 2, 1) + BN +
     ReLU, halving channels; D mirrors it with strided convs + norm + LeakyReLU(0.2)."""
     c, k = _check_image(name, shape, size), num_classes
@@ -266,7 +301,7 @@ def _dcgan(*, name, size, shape, nz, width, d_norm, num_classes, g_dropout, d_dr
         ch //= 2
     g_layers += [nn.ConvTranspose2d(ch, c, 4, 2, 1, bias=False), nn.Tanh()]
 
-    d_layers = [nn.Conv2d(c + k, width, 4, 2, 1, bias=False),  # no norm on D's input layer
+    d_layers = [nn.Conv2d((c + k) * pack, width, 4, 2, 1, bias=False),  # no norm on D's input layer
                 nn.LeakyReLU(0.2), *_d_drop(d_dropout)]
     ch = width
     for _ in range(blocks - 1):
@@ -294,7 +329,7 @@ def _dcgan64(**kw):
 
 
 @_backbone("mlp", width=128, d_dropout=0.0)
-def _mlp(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout):
+def _mlp(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout, pack=1):
     """Images: seed 000's vanilla GAN (G nz-128-784 LeakyReLU + tanh, D 784-128-1
     LeakyReLU, default slope 0.01). Points ``(d,)``: G nz-128-128-d ReLU with a linear
     output, D d-128-128-1 LeakyReLU(0.2). ``width`` sets the hidden size; D has no
@@ -308,7 +343,7 @@ def _mlp(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout):
             nn.Linear(h, flat),
         )
         d = nn.Sequential(
-            nn.Linear(flat + k, h), nn.LeakyReLU(0.2), *_d_drop(d_dropout),
+            nn.Linear((flat + k) * pack, h), nn.LeakyReLU(0.2), *_d_drop(d_dropout),
             nn.Linear(h, h), nn.LeakyReLU(0.2), *_d_drop(d_dropout),
             nn.Linear(h, 1),
         )
@@ -318,12 +353,74 @@ def _mlp(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout):
             nn.Linear(h, flat), nn.Tanh(),
         )
         d = nn.Sequential(
-            nn.Linear(flat + k, h), nn.LeakyReLU(), *_d_drop(d_dropout),
+            nn.Linear((flat + k) * pack, h), nn.LeakyReLU(), *_d_drop(d_dropout),
             nn.Linear(h, 1),
         )
     else:
         raise GanZooError(f"backbone mlp needs a shape (C, H, W) or (d,), got {shape}")
     return _pair(g, d, nz, num_classes, shape, conv=False)
+
+
+class Maxout(nn.Module):
+    """A linear layer to ``out * pieces`` units, then the max over each unit's ``pieces``
+    (Goodfellow et al. 2013, arXiv:1302.4389): ``(B, in) -> (B, out)``."""
+
+    def __init__(self, in_features: int, out_features: int, pieces: int):
+        super().__init__()
+        self.out_features, self.pieces = out_features, pieces
+        self.linear = nn.Linear(in_features, out_features * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # unit j's pieces are the consecutive outputs j*pieces .. (j+1)*pieces - 1
+        return self.linear(x).reshape(x.shape[0], self.out_features, self.pieces).amax(dim=2)
+
+
+#: PacGAN's 2-D networks (Lin et al. 2018, arXiv:1712.04086, Appendix; the released
+#: synthetic-data config, fjxmlzn/PacGAN ``synthetic_data_experiments/*/config.py`` and
+#: ``pacgan_task.py``): G 4 hidden layers of 400 with batch norm and ReLU, D 3 maxout
+#: layers of 200 units with 5 pieces each.
+PACGAN_G_HIDDEN, PACGAN_D_HIDDEN, PACGAN_MAXOUT_PIECES = 400, 200, 5
+#: their batch normalization: scale 1 and shift 0 at the start, epsilon 1e-4 (the Blocks
+#: library's default) and population statistics as a 0.05 moving average.
+PACGAN_BN_EPS, PACGAN_BN_MOMENTUM = 1e-4, 0.05
+
+
+def pacgan_init(m: nn.Module) -> None:
+    """PacGAN's init: every weight ~ N(0, 0.02), biases 0; batch-norm scale 1, shift 0."""
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm1d):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+@_backbone("mlp-pacgan", init=pacgan_init, width=PACGAN_D_HIDDEN, d_dropout=0.0)
+def _mlp_pacgan(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout, pack=1):
+    """2-D points only. G nz-400-400-400-400-d: linear layers without bias, each followed
+    by batch norm and ReLU, then a linear output with bias. D (d*pack)-200-200-200-1: three
+    maxout layers (5 pieces), a linear logit. ``width`` sets D's hidden size (G's stays
+    400); D has no normalization, so ``d_norm`` has no effect."""
+    if len(shape) != 1:
+        raise GanZooError(f"backbone mlp-pacgan is for 2-D points, shape (d,); got {shape}")
+    k, flat, h = num_classes, shape[0], PACGAN_G_HIDDEN
+    g_layers: list[nn.Module] = []
+    fan_in = nz + k
+    for _ in range(4):
+        g_layers += [nn.Linear(fan_in, h, bias=False),
+                     nn.BatchNorm1d(h, eps=PACGAN_BN_EPS, momentum=PACGAN_BN_MOMENTUM),
+                     nn.ReLU(), *_g_drop(g_dropout)]
+        fan_in = h
+    g_layers.append(nn.Linear(h, flat))
+    pieces = PACGAN_MAXOUT_PIECES
+    d = nn.Sequential(
+        Maxout((flat + k) * pack, width, pieces), *_d_drop(d_dropout),
+        Maxout(width, width, pieces), *_d_drop(d_dropout),
+        Maxout(width, width, pieces), *_d_drop(d_dropout),
+        nn.Linear(width, 1),
+    )
+    return _pair(nn.Sequential(*g_layers), d, nz, num_classes, shape, conv=False)
 
 
 def _pair(g_body, d_body, nz, num_classes, shape, *, conv):

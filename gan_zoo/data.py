@@ -371,6 +371,16 @@ def _load_ring8(root, train, seed, limit):
     return _gaussian_mixture("ring8", seed, train, limit)
 
 
+# PacGAN's released 2-D ring (fjxmlzn/PacGAN, synthetic_data_experiments/2DRing_GAN&PacGAN/
+# config.py): eight modes on the unit circle, std 0.01 -- ring8 at half the scale. Their
+# grid is grid25 exactly (modes {-4, -2, 0, 2, 4}^2, std 0.05).
+@register_dataset("ring8-pacgan", kind="points", channels=0, image_size=None, num_classes=8,
+          default_backbone="mlp", centers=_ring_centers(radius=1.0), sigma=0.01,
+          eval_samples=2_500)
+def _load_ring8_pacgan(root, train, seed, limit):
+    return _gaussian_mixture("ring8-pacgan", seed, train, limit)
+
+
 @register_dataset("grid25", kind="points", channels=0, image_size=None, num_classes=25,
           default_backbone="mlp", centers=_grid_centers(), sigma=0.05, eval_samples=2_500)
 def _load_grid25(root, train, seed, limit):

@@ -457,5 +457,7 @@ def gradient_penalty(
     x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
     scores = critic(x_hat)
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    norms = grad.reshape(batch, -1).norm(2, dim=1)
+    # one norm per critic output: a packing critic (PacGAN) scores groups of consecutive
+    # samples, and its input is the whole group
+    norms = grad.reshape(scores.shape[0], -1).norm(2, dim=1)
     return weight * ((norms - 1.0) ** 2).mean()

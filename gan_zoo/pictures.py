@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gan_zoo.backbones import per_sample_scores
 from gan_zoo.io import atomic_open, savefig_atomic
 from gan_zoo.runs import BEST50_PNG, CURVES_PNG, SAMPLES_NPZ, SAMPLES_PNG
 
@@ -110,7 +111,7 @@ def write_run_pictures(run_dir: Path, g: nn.Module, d: nn.Module, res, data, log
             pts = g(z, y)
             np.savez_compressed(run_dir / SAMPLES_NPZ, x=pts.float().cpu().numpy())
             _scatter(pts, mixture_centers(spec.dataset), run_dir / SAMPLES_PNG, label)
-            scores = d(pts, y)
+            scores = per_sample_scores(d, pts, y)
             best = pts[scores.argsort(descending=True)[:50]]
             _scatter(best, mixture_centers(spec.dataset), run_dir / BEST50_PNG,
                      "50 best of 2500 by D's score")
@@ -128,7 +129,7 @@ def write_run_pictures(run_dir: Path, g: nn.Module, d: nn.Module, res, data, log
             z = torch.randn(m, g.nz, generator=gen, device=res.device)
             y = torch.randint(0, num_classes, (m,), generator=gen, device=res.device) if num_classes else None
             x = g(z, y)
-            scores = d(x, y)
+            scores = per_sample_scores(d, x, y)
             order = scores.argsort(descending=True)[:50]
             save_grid(x[order], run_dir / BEST50_PNG, nrow=10, title="50 best of 500 by D's score")
     g.train()

@@ -4,7 +4,8 @@ A regularizer changes the run through small hooks that the one training loop cal
 it never reaches into the loss code:
 
 - ``check(objective)``            refuse combinations that make no sense;
-- ``configure_backbone(kwargs)``  change how G and D are built (dropout in G);
+- ``configure_backbone(kwargs)``  change how G and D are built (dropout in G; D packing
+  ``pack`` samples at once, which also makes every step draw ``pack`` times the batch);
 - ``wrap_networks(G, D)``         modify built networks (spectral norm on D);
 - ``targets(real_t, fake_t, ctx)``  change D's label targets (smoothing, soft/noisy labels);
 - ``d_inputs(real_x, fake_x, ctx)`` change what D sees (instance noise);
@@ -307,6 +308,39 @@ class GradientPenalty(Regularizer):
 
     def d_penalty(self, critic, real_x, fake_x, ctx):
         return gradient_penalty(critic, real_x, fake_x, self.p["weight"], generator=ctx.generator)
+
+
+@register_regularizer("pac")
+class Packing(Regularizer):
+    """PacGAN: D judges ``m`` samples at once, real with real and fake with fake,
+    concatenated along features (points) or channels (images), through an input layer
+    ``m`` times wider; the objective is applied to the packed logits unchanged.
+
+    ``batch_size`` then counts D's examples (packs), as in PacGAN's code: each critic
+    step draws ``m * batch_size`` real samples and as many fakes, and G's step
+    ``m * batch_size`` fakes. ``m = 1`` is the plain D, step for step. A gradient
+    penalty is taken per pack (the norm of the gradient over the pack's ``m`` samples).
+    """
+
+    source = "Lin et al. 2018, PacGAN: The power of two samples in GANs, arXiv:1712.04086"
+    summary = "D sees packs of m = 2 samples (input layer m times wider); batch counts packs"
+    params = {"m": 2}
+    order = 5
+
+    def __init__(self, **overrides):
+        m = overrides.get("m", self.params["m"])
+        try:
+            whole = not isinstance(m, bool) and float(m) == int(float(m)) and int(float(m)) >= 1
+        except (TypeError, ValueError):
+            whole = False
+        if not whole:
+            raise GanZooError(f"pac.m must be an integer >= 1 (samples per pack), got {m!r}")
+        if "m" in overrides:
+            overrides = {**overrides, "m": int(float(m))}
+        super().__init__(**overrides)
+
+    def configure_backbone(self, kwargs):
+        kwargs["pack"] = self.p["m"]
 
 
 # ---------------------------------------------------------------------------

@@ -38,6 +38,9 @@ class Resolved:
     width: int
     g_dropout: float
     device: str
+    #: samples per D example (``pac``): D judges packs of ``pack`` samples, and every
+    #: step draws ``pack * batch_size`` reals and fakes
+    pack: int = 1
 
     def __getattr__(self, name: str) -> Any:
         """The training settings by name: ``res.n_critic``, ``res.lr_d``, ``res.clip``."""
@@ -60,10 +63,12 @@ class Resolved:
         return {
             **self.settings.record(), "backbone": self.backbone, "d_norm": self.d_norm,
             "d_dropout": self.d_dropout, "width": self.width, "g_dropout": self.g_dropout, "nz": self.spec.nz,
+            **({"pack": self.pack} if self.pack != 1 else {}),
             "batch_size": self.spec.batch_size, "penalty_weight": self.penalty_weight,
             "regularizers": {r.name: dict(r.p) for r in self.regularizers},
             "device": self.device,
             "match": self.spec.match, "wall_budget_s": self.spec.wall_budget_s,
+            **({"preset": self.spec.preset} if self.spec.preset else {}),
         }
 
 
@@ -116,14 +121,15 @@ def resolve(spec: RunSpec) -> Resolved:
         raise GanZooError(f"d_norm=batch cannot be used with {no_bn[0]} (batch norm undoes its "
                           "Lipschitz bound); valid here: none, layer")
 
-    build_kwargs = {"g_dropout": 0.0}
+    build_kwargs = {"g_dropout": 0.0, "pack": 1}
     for reg in regs:
         reg.configure_backbone(build_kwargs)
     width = spec.width or backbone_defaults(backbone)["width"]
     d_dropout = 0.0 if deterministic else float(backbone_defaults(backbone)["d_dropout"])
     return Resolved(spec=spec, objective=objective, regularizers=regs, settings=settings,
                     backbone=backbone, d_norm=d_norm, d_dropout=d_dropout, width=width,
-                    g_dropout=build_kwargs["g_dropout"], device=resolve_device(spec.device))
+                    g_dropout=build_kwargs["g_dropout"], device=resolve_device(spec.device),
+                    pack=build_kwargs["pack"])
 
 
 def build_networks(res: Resolved, shape: tuple, num_classes: int) -> tuple[nn.Module, nn.Module]:
@@ -131,7 +137,7 @@ def build_networks(res: Resolved, shape: tuple, num_classes: int) -> tuple[nn.Mo
     g, d = build_backbone(
         res.backbone, shape=shape, nz=res.spec.nz, width=res.width, d_norm=res.d_norm,
         num_classes=num_classes if res.spec.conditional else 0, g_dropout=res.g_dropout,
-        d_dropout=res.d_dropout,
+        d_dropout=res.d_dropout, pack=res.pack,
     )
     for reg in res.regularizers:
         reg.wrap_networks(g, d)

@@ -229,7 +229,9 @@ class Run:
         self.d.eval()
         with torch.no_grad():
             y = None if labels is None else torch.as_tensor(labels, dtype=torch.long).to(self.device)
-            return self.d(x.to(self.device), y)
+            from gan_zoo.backbones import per_sample_scores
+
+            return per_sample_scores(self.d, x.to(self.device), y)
 
 
 def load_run(run_dir, device: str = "cpu") -> Run:

@@ -23,7 +23,7 @@ ENVIRONMENT_FIELDS = ("device", "log_every", "checkpoint_every")
 #: Spec fields that record how a run was observed or how its grid matched compute, not
 #: what it computes: in-training score points (taken on their own random streams) and
 #: the grid's match mode (a d-steps grid changes ``steps`` itself). Not in the run id.
-RECORD_FIELDS = ("match", "curve_points", "curve_samples")
+RECORD_FIELDS = ("match", "curve_points", "curve_samples", "preset")
 #: Fields added after run ids were first shipped: left out of the id while None, so
 #: every earlier run keeps its id.
 ID_WHEN_SET_FIELDS = ("wall_budget_s",)
@@ -64,6 +64,9 @@ class RunSpec:
     match: str = "g-steps"  # how the grid matched compute: g-steps | d-steps | wall
     curve_points: int = 0  # in-training scores (FID, or modes for 2-D mixtures); 0 = off
     curve_samples: int = 1000  # samples per in-training score (2-D mixtures: 2,500)
+    #: the paper configuration (gan_zoo.presets) the spec's values started from; recorded,
+    #: not in the run id (the values it set are)
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         """Every value checked here, before anything is written or trained."""

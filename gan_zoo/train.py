@@ -223,7 +223,7 @@ class Trainer:
         step's detached figures."""
         res, obj, hooks = self.res, self.res.objective, self.hooks
         ctx = StepContext(self.steps_done, res.spec.steps, self.reg_gen)
-        bs = res.spec.batch_size
+        bs = res.spec.batch_size * res.pack  # a packed D (pac) takes pack samples per example
         g, d = self._G, self._D
         self.d.requires_grad_(True)
         d_grad = None

@@ -25,6 +25,7 @@ CASES = [
     ("dcgan64", (3, 64, 64)),  # folder
     ("mlp", (1, 28, 28)),  # seed 000's vanilla GAN
     ("mlp", (2,)),  # ring8, grid25
+    ("mlp-pacgan", (2,)),  # the pacgan preset's ring and grid
 ]
 IDS = [f"{n}-{'x'.join(map(str, s))}" for n, s in CASES]
 B = 3
@@ -44,7 +45,7 @@ def test_cases_cover_the_registry():
 def test_shapes_and_attributes(name, shape, k, d_norm):
     torch.manual_seed(0)
     g, d = build_backbone(name, shape=shape, nz=16, num_classes=k, d_norm=d_norm,
-                          width=8 if name != "mlp" else None)
+                          width=8 if not name.startswith("mlp") else None)
     for net in (g, d):
         assert (net.nz, net.num_classes, tuple(net.shape)) == (16, k, shape)
     z, y = torch.randn(B, 16), _labels(k)
@@ -140,8 +141,8 @@ def test_d_dropout_defaults():
     assert not any(isinstance(m, nn.Dropout) for m in d.modules())
 
 
-@pytest.mark.parametrize("name,shape", [c for c in CASES if c[0] != "mlp"],
-                         ids=[i for i, c in zip(IDS, CASES) if c[0] != "mlp"])
+@pytest.mark.parametrize("name,shape", [c for c in CASES if not c[0].startswith("mlp")],
+                         ids=[i for i, c in zip(IDS, CASES) if not c[0].startswith("mlp")])
 def test_d_norm_choice(name, shape):
     hidden = {28: 2, 32: 2, 64: 3}[shape[1]]  # normalized hidden conv layers of D
     _, d = build_backbone(name, shape=shape, width=8, d_norm="batch")
@@ -263,7 +264,7 @@ def test_unknown_backbone_lists_names():
 
 
 def test_list_backbones():
-    assert list_backbones() == ["dcgan28", "dcgan32", "dcgan64", "mlp"]
+    assert list_backbones() == ["dcgan28", "dcgan32", "dcgan64", "mlp", "mlp-pacgan"]
     assert list_backbones("dcgan*") == ["dcgan28", "dcgan32", "dcgan64"]
 
 

@@ -11,7 +11,8 @@ from gan_zoo.errors import GanZooError, NotApplicableError
 from gan_zoo.losses import get_loss, gradient_penalty
 from gan_zoo.regularizers import StepContext, get_regularizer, list_regularizers, parse_regularizers
 
-SEVEN = ["g-dropout", "gp", "instance-noise", "noisy-labels", "one-sided-smoothing", "soft-labels", "spectral-norm"]
+SEVEN = ["g-dropout", "gp", "instance-noise", "noisy-labels", "one-sided-smoothing", "pac", "soft-labels",
+         "spectral-norm"]
 LABEL_TRICKS = ["noisy-labels", "one-sided-smoothing", "soft-labels"]
 
 
