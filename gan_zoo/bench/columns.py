@@ -184,7 +184,7 @@ DEFAULT_BASELINE = "ns"
 # MiFID's memorisation distance (large for blobs and for novel digits alike).
 LOWER_IS_BETTER = {keys.FID, keys.KID_MEAN, keys.MIFID, keys.MODE_KL, WALL_S}
 HIGHER_IS_BETTER = {keys.IS_MEAN, keys.RECALL, keys.COVERAGE, keys.MODES, keys.MODES_CONFIDENT,
-                    keys.HQ_FRAC, keys.CONFIDENT_FRAC, keys.COND_ACC}
+                    keys.MODES_PUBLISHED, keys.HQ_FRAC, keys.CONFIDENT_FRAC, keys.COND_ACC}
 
 
 def rank_metrics(dataset: str, available: set[str] | None = None) -> list[str]:
@@ -208,6 +208,7 @@ METRIC_LABELS = {
     keys.RECALL: "recall", keys.DENSITY: "density", keys.COVERAGE: "coverage",
     keys.MIFID: "MiFID", keys.MIFID_DISTANCE: "MiFID memorisation distance",
     keys.MODES: "modes covered", keys.MODES_CONFIDENT: "modes covered (confident)",
+    keys.MODES_PUBLISHED: "modes covered (published rule)",
     keys.MODE_KL: "KL(modes || uniform)", keys.HQ_FRAC: "high-quality share",
     keys.CONFIDENT_FRAC: "confident share", keys.COND_ACC: "conditional accuracy",
     WALL_S: "training time (s)", D_REAL_END: "D(x) at the end", D_FAKE_END: "D(G(z)) at the end",
