@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
@@ -141,3 +142,35 @@ def test_bad_preset_is_one_line_and_exit_2(tmp_path, args, needle):
         assert result.exit_code == 2, result.output
         assert needle in result.output and "Traceback" not in result.output
         assert not (tmp_path / "r").exists() and not (tmp_path / "b").exists()
+
+
+def _pacgan_runs(values, steps=400_000, regs="none", params="{}", dataset="ring8-pacgan"):
+    from gan_zoo.bench import columns as C
+    from gan_zoo.metrics import keys
+
+    return pd.DataFrame([{C.DATASET: dataset, C.BACKBONE: "mlp-pacgan", C.LOSS: "ns",
+                          C.REGULARIZERS: regs, C.PARAMS: params, C.STATUS: "ok", C.STEPS: steps,
+                          C.SEED: i, keys.MODES_PUBLISHED: m, keys.HQ_FRAC: hq, keys.MODE_KL: kl}
+                         for i, (m, hq, kl) in enumerate(values)])
+
+
+def test_pacgan_table_verdicts_by_hand():
+    from gan_zoo.bench.pacgan import pacgan_model, pacgan_table
+
+    assert pacgan_model("none", "{}") == "GAN" and pacgan_model("pac", "{}") == "PacGAN2"
+    assert pacgan_model("pac", '{"reg_params": {"pac.m": 3}}') == "PacGAN3"
+    assert pacgan_model("gp", "{}") is None
+    # GAN on the ring, 3 seeds: modes 6, 7, 7 (mean 6.67; their 6.3 +- 0.5 holds it);
+    # high quality 0.90, 0.91, 0.92 (mean 91%, 95% interval +- 2.5 points by t with 2
+    # degrees of freedom: their 98.2% +- 0.2 is outside, 7.2 points higher); KL mean 0.45
+    table = pacgan_table(_pacgan_runs([(6, 0.90, 0.40), (7, 0.91, 0.50), (7, 0.92, 0.45)]))
+    gan = table[table["model"] == "GAN"].set_index("figure")
+    assert gan.loc["modes (one high-quality sample)", "verdict"] == "reproduced"
+    assert gan.loc["modes (one high-quality sample)", "seeds"] == 3
+    assert gan.loc["high quality", "verdict"].startswith("not reproduced: ours lower by 7.2")
+    assert gan.loc["reverse KL", "verdict"] == "reproduced"
+    assert gan.loc["modes (one high-quality sample)", "noise floor (spray / tracer)"] == "6.488 / 8"
+    assert (table[table["model"] == "PacGAN2"]["verdict"] == "not run").all()
+    short = pacgan_table(_pacgan_runs([(6, 0.98, 0.4)] * 2, steps=10_000))
+    assert short["verdict"].iloc[0] == "not comparable: 10,000 of their 400,000 steps"
+    assert pacgan_table(_pacgan_runs([(6, 0.98, 0.4)], dataset="ring8")).empty
