@@ -46,7 +46,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         raise ValueError(f"atomic_open mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f"{TMP_MARK}{path.suffix}")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TMP_PREFIX}{path.name}.", suffix=path.suffix)
+    except OSError as exc:  # the temporary has no name a user knows: name the destination
+        raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno or 0), str(path)) from None
     try:
         # mkstemp creates the file 0600; results are ordinary files, readable like the rest
         os.fchmod(fd, 0o666 & ~_umask())
@@ -58,15 +61,22 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC and not exc.filename:
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL and exc.filename != str(path):
             # the temporary file has no name a user knows: name the destination
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+            raise OSError(exc.errno, os.strerror(exc.errno), str(path)) from None
         raise
     _fsync_dir(path.parent)
 
 
-#: What every temporary file of :func:`atomic_open` carries in its name.
-TMP_MARK = ".tmp"
+#: How every temporary file of :func:`atomic_open` begins: stale-temporary clean-up removes
+#: files named so, and nothing else (a user's ``.notes.tmp.txt`` is not ours).
+TMP_PREFIX = ".gan-zoo-tmp."
+#: a full disk, or a full quota
+_DISK_FULL = tuple(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+#: The sub-folders of a run or results folder that gan-zoo writes files into (``*``: any
+#: one name); temporaries are looked for there only, never in a user's own folders.
+WRITTEN_FOLDERS = ("", "checkpoints", "plots", "runs/*", "runs/*/checkpoints",
+                   "calibration/*", "calibration/*/checkpoints")
 
 
 def _umask() -> int:
@@ -76,17 +86,21 @@ def _umask() -> int:
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temporary files that a killed writer left in ``folder`` (and below).
+    """Delete the temporary files that a killed writer of gan-zoo left in ``folder``.
 
+    Only files named by :func:`atomic_open` (:data:`TMP_PREFIX`), and only in the folders
+    gan-zoo writes (:data:`WRITTEN_FOLDERS`); anything else is the user's and stays.
     Only call this while holding the folder's write lock (:mod:`gan_zoo.lock`): then no
     live writer owns any of them. Returns what was removed.
     """
+    root = Path(folder)
     removed = []
-    for tmp in Path(folder).rglob(f".*{TMP_MARK}*"):
-        if tmp.is_file() and tmp.name.startswith("."):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-                removed.append(tmp)
+    for pattern in WRITTEN_FOLDERS:
+        for tmp in sorted(root.glob(f"{pattern}/{TMP_PREFIX}*" if pattern else f"{TMP_PREFIX}*")):
+            if tmp.is_file() and not tmp.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                    removed.append(tmp)
     return removed
 
 

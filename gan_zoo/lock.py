@@ -74,8 +74,11 @@ def folder_lock(folder: str | os.PathLike, what: str = "results folder") -> Iter
                 f"or choose another {what}") from None
         info = {"pid": os.getpid(), "started": round(time.time(), 3),
                 "command": " ".join(["gan-zoo", *sys.argv[1:]])[:200]}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        except OSError as exc:  # a full disk: say which file could not be written
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno or 0), str(path)) from None
         try:
             yield folder
         finally:

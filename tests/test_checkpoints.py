@@ -186,7 +186,9 @@ def test_train_into_a_folder_another_command_writes_is_refused(trained, tmp_path
         proc.kill()
         proc.wait()
     # the dead holder's lock does not block, and a killed writer's temporary is cleared
-    stale = run / f".{RESULT_JSON}.x1y2z3.tmp.json"
+    from gan_zoo.io import TMP_PREFIX
+
+    stale = run / f"{TMP_PREFIX}{RESULT_JSON}.x1y2z3.json"
     stale.write_bytes(b"")
     r = CliRunner().invoke(cli, [*TRAIN, "--out", str(run)])
     assert r.exit_code == 0, r.output
@@ -222,3 +224,77 @@ def test_second_bench_on_the_same_out_is_refused(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+# ---------------------------------------------------------------------------
+# a checkpoint of the wrong structure: one line naming it, or set aside when resuming
+
+
+def _mutate(state, how):
+    if how == "missing-key":
+        del state["opt_g"]
+    elif how == "unexpected-key":
+        state["evil"] = torch.zeros(1)
+    elif how == "no-optimizer-state":
+        state["opt_d"] = {}
+    elif how == "step-not-int":
+        state["step"] = "abc"
+    elif how == "step-float":
+        state["step"] = 1.5
+    elif how == "short-rng":
+        state["torch_rng"] = state["torch_rng"][:10]
+    elif how == "g-missing-weight":
+        state["g"].pop(next(iter(state["g"])))
+    elif how == "g-not-a-dict":
+        state["g"] = [1, 2]
+    return state
+
+
+BAD_STRUCTURES = ["missing-key", "unexpected-key", "no-optimizer-state", "step-not-int", "step-float",
+                  "short-rng", "g-missing-weight", "g-not-a-dict"]
+
+
+@pytest.mark.parametrize("how", BAD_STRUCTURES)
+def test_unresumable_checkpoint_is_set_aside_and_the_run_recovers(trained, tmp_path, how):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    (run / RESULT_JSON).unlink()  # unfinished: train resumes from the checkpoint
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    torch.save(_mutate(state, how), run / CHECKPOINT)
+    r = CliRunner().invoke(cli, [*TRAIN, "--out", str(run)])
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output
+    assert "set aside" in r.output and "from scratch" in r.output and str(run / CHECKPOINT) in r.output
+    assert len(list((run / "checkpoints").glob("last.pt.corrupt-*"))) == 1
+    assert json.loads((run / RESULT_JSON).read_text())["status"] == "ok"
+    assert [ln.split(",")[:3] for ln in (run / "log.csv").read_text().splitlines()] == \
+        [ln.split(",")[:3] for ln in (trained / "log.csv").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("command", ["eval", "sample"])
+@pytest.mark.parametrize("how", ["g-missing-weight", "g-not-a-dict", "unexpected-key"])
+def test_eval_and_sample_on_a_checkpoint_of_wrong_structure_one_line(trained, tmp_path, command, how):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    torch.save(_mutate(state, how), run / CHECKPOINT)
+    before = _snapshot(run)
+    line = _one_error_line(CliRunner().invoke(cli, [command, str(run), "--out", str(tmp_path / "s.png")]
+                                              if command == "sample" else [command, str(run)]))
+    assert str(run / CHECKPOINT) in line
+    assert _snapshot(run) == before
+
+
+@pytest.mark.parametrize("command", ["eval", "sample"])
+def test_checkpoint_of_another_run_is_refused(trained, tmp_path, command):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    other = RunSpec(dataset="grid25", steps=4, batch_size=16).run_id()
+    state["run_id"] = other
+    torch.save(state, run / CHECKPOINT)
+    before = _snapshot(run)
+    line = _one_error_line(CliRunner().invoke(cli, [command, str(run), "--out", str(tmp_path / "s.png")]
+                                              if command == "sample" else [command, str(run)]))
+    assert str(run / CHECKPOINT) in line and other in line
+    assert _snapshot(run) == before

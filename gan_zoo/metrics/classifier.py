@@ -122,9 +122,13 @@ def _load(path: Path, expected: str | None, device: torch.device) -> LeNet:
                 f"{expected[:12]}..., got {actual[:12]}...): the file is corrupt or was "
                 f"replaced; reinstall gan-zoo"
             )
-    state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    net = LeNet()
-    net.load_state_dict(state)
+    try:  # tensors and plain values only: a crafted file is refused before anything runs
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        net = LeNet()
+        net.load_state_dict(state)
+    except Exception as exc:  # noqa: BLE001 - not classifier weights, whatever it holds
+        raise GanZooError(f"MNIST classifier weights {path} are not a LeNet state dict of tensors "
+                          f"({type(exc).__name__}); refusing to load it") from None
     net.requires_grad_(False)
     return net.eval().to(device)
 

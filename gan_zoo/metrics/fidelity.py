@@ -206,15 +206,41 @@ def resolve_inception_weights(path: str | os.PathLike | None = None) -> Path:
         p = Path(path).expanduser()
         if not p.is_file():
             raise GanZooError(f"--inception-weights {p}: no such file")
-        return p.resolve()
+        p = p.resolve()
+        check_plain_weights(p)
+        return p
     hub = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
     if hub.is_file():
+        check_plain_weights(hub)
         return hub
     raise GanZooError(
         f"Inception-v3 weights for FID/IS on RGB images are not available offline "
         f"(not found at {hub}); get torch-fidelity's {INCEPTION_FILE} and pass "
         f"--inception-weights PATH (or put it at that path)"
     )
+
+
+def check_plain_weights(path: str | os.PathLike) -> None:
+    """Refuse, with one line naming the file, extractor weights that are not a plain state
+    dict of tensors: torch-fidelity unpickles them with ``weights_only=False``, so a crafted
+    file would run code there. Read here with ``weights_only=True`` first (nothing runs);
+    checked once per path, size and modification time."""
+    st = os.stat(path)
+    _check_plain_weights(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _check_plain_weights(path: str, size: int, mtime_ns: int) -> None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, torch-fidelity must not unpickle it
+        raise GanZooError(f"Inception weights {path} are not a plain file of tensors "
+                          f"({type(exc).__name__}); refusing to load it: get torch-fidelity's "
+                          f"{INCEPTION_FILE} again") from None
+    if not (isinstance(state, dict) and state
+            and all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items())):
+        raise GanZooError(f"Inception weights {path} are not a state dict of named tensors; "
+                          f"refusing to load it: get torch-fidelity's {INCEPTION_FILE} again")
 
 
 @functools.lru_cache(maxsize=8)
