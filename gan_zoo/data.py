@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import hashlib
 import os
 import pathlib
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -160,9 +162,30 @@ def list_datasets(pattern: str = "*") -> list[str]:
 _BACKBONE_FOR_SIZE = {28: "dcgan28", 32: "dcgan32", 64: "dcgan64"}
 
 
+def safe_name(text: str) -> str:
+    """``text`` as one safe file name: letters, digits, ``. _ + -`` kept, any other character
+    (a path separator among them) becomes ``_``, and no ``..`` is left. Registered dataset,
+    objective and regularizer names pass unchanged."""
+    return re.sub(r"\.{2,}", "_", re.sub(r"[^A-Za-z0-9._+-]", "_", str(text)))
+
+
+def dataset_id(name: str) -> str:
+    """The dataset's part of a run id or folder name: the registered name, or for
+    ``folder:PATH`` ``folder-<PATH's last part>-<8 hex digits of PATH's SHA-256>``: one
+    name, never a path, so a run folder stays under its parent."""
+    if str(name).startswith(FOLDER_PREFIX):
+        path = str(name)[len(FOLDER_PREFIX):]
+        last = safe_name(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])[:40].strip("._") or "x"
+        return f"folder-{last}-{hashlib.sha256(path.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return safe_name(name)
+
+
 def dataset_info(name: str, *, image_size: int | None = None) -> DatasetInfo:
     """Metadata for ``name`` (as ``get_dataset`` would return it with that ``image_size``)."""
     if name.startswith(FOLDER_PREFIX):
+        if not name[len(FOLDER_PREFIX):].strip():
+            raise GanZooError(f"{FOLDER_PREFIX} needs the path of a folder of images, e.g. "
+                              f"{FOLDER_PREFIX}~/pictures")
         base = DatasetInfo(name, "image", 3, 64, 0, "dcgan64", epoch_size=FOLDER_EPOCH_SIZE,
                            feature_extractor=INCEPTION, eval_samples=10_000,
                            eval_samples_reducible=True)

@@ -118,8 +118,10 @@ class RunSpec:
             del payload["precision"]
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
-        regs = self.regularizers.replace("+", "_")
-        return f"{self.dataset}-{self.loss}-{regs}-s{self.seed}-{digest}"
+        from gan_zoo.data import dataset_id, safe_name  # one safe name: never a path
+
+        regs = safe_name(self.regularizers.replace("+", "_"))
+        return f"{dataset_id(self.dataset)}-{safe_name(self.loss)}-{regs}-s{self.seed}-{digest}"
 
 
 def parse_field(key: str, text: str) -> Any:
