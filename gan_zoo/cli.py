@@ -64,6 +64,9 @@ def losses_command(name: str | None) -> None:
 
     if name is not None:
         click.echo(get_loss(name).describe())
+        from gan_zoo.search.space import describe_space
+
+        click.echo("\n".join(["", *describe_space(name)]))
         return
     for n in list_losses():
         obj = get_loss(n)
@@ -278,6 +281,9 @@ def _attach() -> None:
 
     cli.add_command(bench_command)
     cli.add_command(report_command)
+    from gan_zoo.search.command import search_command
+
+    cli.add_command(search_command)
 
 
 _attach()

@@ -1,0 +1,213 @@
+"""gan-zoo search end to end on ring8 at a tiny budget: trials as run folders, a SIGKILL
+and a rerun giving the same trials with no duplicate, the trial list reproducible and
+extendable, the best-of-k estimator against hand-computed cases, and every bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from gan_zoo.cli import cli
+from gan_zoo.search.bestk import bestk_band, expected_best, expected_best_curve
+
+#: a tiny budget: 30 generator steps, one in-training score point
+TINY = ["--dataset", "ring8", "--steps", "30", "--curve-points", "1", "--workers", "1", "--quiet"]
+THREE = ["--losses", "ns,hinge,wgan", "--trials", "4"]
+
+
+def search(*args):
+    return CliRunner().invoke(cli, ["search", *args])
+
+
+def trials_of(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "trials.csv", keep_default_na=False)
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")} if folder.exists() else {}
+
+
+# -- the estimator ---------------------------------------------------------------------------
+
+
+def test_expected_best_hand_computed():
+    # FID-like (lower is better), scores 3, 1, 2. k = 1: the mean, 2. k = 2: the three
+    # pairs {3,1} {3,2} {1,2} have minima 1, 2, 1, so 4/3. k = 3: the minimum, 1.
+    s = [3.0, 1.0, 2.0]
+    assert expected_best(s, 1) == pytest.approx(2.0)
+    assert expected_best(s, 2) == pytest.approx(4 / 3)
+    assert expected_best(s, 3) == pytest.approx(1.0)
+    # modes-like (higher is better): pair maxima 3, 3, 2 -> 8/3
+    assert expected_best(s, 2, lower_is_better=False) == pytest.approx(8 / 3)
+    # ties: 5, 5, 9 -> pairs {5,5} {5,9} {5,9} have minima 5, 5, 5
+    assert expected_best([5.0, 5.0, 9.0], 2) == pytest.approx(5.0)
+    with pytest.raises(ValueError):
+        expected_best(s, 4)
+
+
+def test_expected_best_equals_enumeration():
+    rng = np.random.default_rng(3)
+    s = rng.normal(size=7).round(2)
+    for k in range(1, 8):
+        brute = np.mean([min(c) for c in itertools.combinations(s, k)])
+        assert expected_best(s, k) == pytest.approx(brute)
+        brute_max = np.mean([max(c) for c in itertools.combinations(s, k)])
+        assert expected_best(s, k, lower_is_better=False) == pytest.approx(brute_max)
+    curve = expected_best_curve(s)
+    assert np.all(np.diff(curve) <= 1e-12)  # more trials never hurt in expectation
+    lo, hi = bestk_band(s)
+    assert np.all(lo <= curve + 1e-9) and np.all(curve - 1e-9 <= hi)
+    # a failed trial (NaN) is a trial spent with the worst score
+    assert expected_best([np.nan, 1.0], 1) == np.inf
+    assert expected_best([np.nan, 1.0], 2) == 1.0
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def _wait_for_results(out: Path, n: int, proc: subprocess.Popen, limit: float = 120.0) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit and proc.poll() is None:
+        if len(list((out / "runs").glob("*/result.json"))) >= n:
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_search_killed_and_resumed_same_trials(tmp_path):
+    out = tmp_path / "s"
+    cmd = [sys.executable, "-m", "gan_zoo.cli", "search", *TINY, *THREE, "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_results(out, 3, proc)
+        assert proc.poll() is None, "the search ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert (out / "study.db").is_file() and not (out / "trials.csv").exists()  # killed mid-search
+    r = search(*TINY, *THREE, "--out", str(out))
+    assert r.exit_code == 0, r.output
+    t = trials_of(out)
+    assert len(t) == 12 and set(t.loss) == {"ns", "hinge", "wgan"}
+    assert (t.state == "complete").all()
+    for _, sub in t.groupby("loss"):
+        assert sorted(sub.trial) == [0, 1, 2, 3]
+        assert sub.paper_default.astype(str).tolist().count("True") == 1
+        assert sub[sub.trial == 0].paper_default.astype(str).item() == "True"
+    assert t.run_id.is_unique
+    folders = sorted(p.name for p in (out / "runs").iterdir())
+    assert folders == sorted(t.run_id)  # no trial lost, none trained twice
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 12 and (runs.status == "ok").all()
+    # trial 0 is the paper default: the very run gan-zoo bench trains (no setting overridden)
+    spec0 = json.loads((out / "runs" / t[(t.loss == "ns") & (t.trial == 0)].run_id.item() / "spec.json").read_text())
+    assert spec0["lr_g"] is None and spec0["beta1"] is None
+    # trial t draws the same learning rate for every objective (common random numbers)
+    lrs = t[t.trial > 0].assign(lr=[json.loads(s)["lr"] for s in t[t.trial > 0].settings])
+    assert lrs.groupby("trial").lr.nunique().eq(1).all()
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores.score_source) == {"curve"} and scores.metric.eq("modes").all()
+    bestk = pd.read_csv(out / "bestk.csv")
+    assert sorted(set(bestk.k)) == [1, 2, 3] and (bestk.n_trials == 3).all()
+    report = (out / "report.md").read_text()
+    assert "Expected best score after k random trials" in report and "bestk_ring8.png" in report
+    # the report is rebuilt from the folder alone, byte for byte
+    before = {n: (out / n).read_bytes() for n in ("scores.csv", "bestk.csv", "trials.csv", "report.md", "runs.csv")}
+    r = CliRunner().invoke(cli, ["report", str(out)])
+    assert r.exit_code == 0, r.output
+    assert {n: (out / n).read_bytes() for n in before} == before
+
+    # an uninterrupted search of one objective draws the same trials
+    fresh = tmp_path / "fresh"
+    r = search(*TINY, "--losses", "ns", "--trials", "4", "--out", str(fresh))
+    assert r.exit_code == 0, r.output
+    f = trials_of(fresh)
+    assert f.settings.tolist() == t[t.loss == "ns"].sort_values("trial").settings.tolist()
+    assert f.run_id.tolist() == t[t.loss == "ns"].sort_values("trial").run_id.tolist()
+    # --trials 5 after 4 adds one trial; the same command again trains nothing
+    r = search(*TINY, "--losses", "ns", "--trials", "5", "--out", str(fresh))
+    assert r.exit_code == 0, r.output
+    assert "1 runs trained now" in r.output and sorted(trials_of(fresh).trial) == [0, 1, 2, 3, 4]
+    r = search(*TINY, "--losses", "ns", "--trials", "5", "--out", str(fresh))
+    assert r.exit_code == 0 and "0 runs trained now" in r.output, r.output
+
+    # bad input against an existing folder: one line, exit 2, nothing written
+    snap = snapshot(out)
+    for args, words in ((["--dataset", "grid25"], "another datasets"),
+                        (["--phase", "narrow"], "another space"),
+                        (["--seed", "1"], "another seed"),
+                        (["--steps", "40"], "another steps")):
+        r = search(*TINY, *THREE, "--out", str(out), *args)
+        assert r.exit_code == 2, (args, r.output)
+        assert words in r.output and r.output.count("\n") == 1, r.output
+        assert snapshot(out) == snap
+
+
+@pytest.mark.slow
+def test_reseed_compares_best_settings(tmp_path):
+    out = tmp_path / "r"
+    r = search(*TINY, "--losses", "ns,hinge", "--trials", "2", "--reseed", "3", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    t = trials_of(out)
+    rs = t[t.kind == "reseed"]
+    assert len(rs) == 6 and sorted(set(rs.seed)) == [1, 2, 3]
+    stats = pd.read_csv(out / "reseed_stats.csv")
+    assert set(stats.measure) == {"score (best in-training point)", "final protocol evaluation"}
+    assert (stats.a == "hinge").all() and (stats.b == "ns").all()
+    assert "re-run with fresh seeds" in (out / "report.md").read_text()
+
+
+def test_space_shown_by_losses():
+    r = CliRunner().invoke(cli, ["losses", "wgan"])
+    assert r.exit_code == 0
+    assert "search space (wide): lr log-uniform [1e-05, 0.01]; n_critic in {1, 5}; clip log-uniform [0.001, 1]" in r.output
+    assert "beta1" not in r.output.split("search space (wide)")[1].split("\n")[0]  # RMSprop: no betas
+    r = CliRunner().invoke(cli, ["losses", "ns"])
+    assert "search space (narrow): lr log-uniform [0.0001, 0.001]; beta1 = 0.5; n_critic = 1" in r.output
+
+
+@pytest.mark.parametrize("space, words", [
+    ({"lr": {"log-uniform": [1e-3, 1e-4]}}, "empty or inverted"),
+    ({"lr": {"uniform": [0.1, 0.1]}}, "empty or inverted"),
+    ({"beta1": {"uniform": [0.2, 1.5]}}, "beta1"),
+    ({"learning_rate": {"log-uniform": [1e-4, 1e-3]}}, "not a run setting"),
+    ({"gp.wieght": 3}, "not a run setting"),
+    ({"n_critic": {"choice": []}}, "empty"),
+    ({"lr": {"log-uniform": [0, 1e-3]}}, "low > 0"),
+    ({}, "non-empty"),
+])
+def test_bad_space(tmp_path, space, words):
+    f = tmp_path / "space.json"
+    f.write_text(json.dumps(space))
+    out = tmp_path / "never"
+    r = search(*TINY, "--losses", "ns", "--space", str(f), "--out", str(out))
+    assert r.exit_code == 2 and words in r.output and r.output.count("\n") == 1, r.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--losses", "nope"], "nope"),
+    (["--trials", "0"], "--trials must be a positive integer"),
+    (["--reseed", "-1"], "--reseed"),
+    (["--storage", "sqlite:////nonexistent-dir/x/study.db"], "--storage"),
+    (["--storage", "nosuchdb://u@h/db"], "--storage"),
+    (["--dataset", "ring9"], "ring9"),
+    (["--phase", "narrow", "--space", "x.json"], "--space replaces"),
+])
+def test_bad_input(tmp_path, args, words):
+    out = tmp_path / "never"
+    r = search(*TINY, "--out", str(out), *args)
+    assert r.exit_code == 2 and words in r.output and r.output.count("\n") == 1, r.output
+    assert not out.exists()
