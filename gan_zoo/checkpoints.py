@@ -18,7 +18,8 @@ from pathlib import Path
 from gan_zoo.errors import GanZooError
 
 __all__ = ["UnsafeCheckpointError", "CorruptCheckpointError", "read_checkpoint", "resume_state",
-           "rng_bytes", "set_aside"]
+           "rng_bytes", "set_aside", "set_aside_and_say", "structure_problem", "check_resumable",
+           "REQUIRED_KEYS", "OPTIONAL_KEYS"]
 
 
 class UnsafeCheckpointError(GanZooError):
@@ -52,6 +53,110 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CorruptCheckpointError(f"{path} is not a readable checkpoint ({_short(exc)})") from None
     if not isinstance(state, dict) or "g" not in state or "d" not in state:
         raise CorruptCheckpointError(f"{path} is not a gan-zoo checkpoint (no generator/critic state)")
+    problem = structure_problem(state)
+    if problem:
+        raise CorruptCheckpointError(f"{path} is not a gan-zoo checkpoint of the expected structure ({problem})")
+    return state
+
+
+#: What every checkpoint holds (:meth:`gan_zoo.train.Trainer.state`).
+REQUIRED_KEYS = frozenset({"g", "d", "opt_g", "opt_d", "data_gen", "noise_gen", "reg_gen", "torch_rng",
+                           "step", "d_steps", "wall", "log", "run_id"})
+#: What a checkpoint may hold besides: the CUDA random state of a GPU run, the open logging
+#: window (since it was added), and the population a member of ``gan_zoo.population`` was in.
+OPTIONAL_KEYS = frozenset({"cuda_rng", "log_window", "population"})
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _state_dict_problem(name: str, sd) -> str:
+    import torch
+
+    if not isinstance(sd, dict) or not sd:
+        return f"{name} is not a dict of tensors"
+    if not all(isinstance(k, str) and torch.is_tensor(v) for k, v in sd.items()):
+        return f"{name} holds something other than named tensors"
+    return ""
+
+
+def _rng_problem(name: str, t, size: int | None) -> str:
+    import torch
+
+    if not torch.is_tensor(t) or t.dim() != 1 or t.is_floating_point() or t.is_complex():
+        return f"{name} is not a random-number state (a 1-D integer tensor)"
+    if size is not None and t.numel() != size:
+        return f"{name} holds {t.numel()} bytes, a CPU random-number state {size}"
+    return ""
+
+
+def structure_problem(state: dict, *, resumable: bool = False) -> str:
+    """What is wrong with the structure of a checkpoint read back, or ``""``.
+
+    Always: the generator and critic states are dicts of named tensors, no key is
+    unknown, and the run id is text. With ``resumable`` (training continues from it) also:
+    every key of :data:`REQUIRED_KEYS`, optimizer states with their parameter groups,
+    integer step counters, CPU random states of full length, and a list log.
+    """
+    import torch
+
+    unknown = sorted(map(str, set(state) - REQUIRED_KEYS - OPTIONAL_KEYS))
+    if unknown:
+        return f"unexpected key(s) {', '.join(unknown)[:80]}"
+    for name in ("g", "d"):
+        problem = _state_dict_problem(name, state.get(name))
+        if problem:
+            return problem
+    if "run_id" in state and not isinstance(state["run_id"], str):
+        return "run_id is not text"
+    if not resumable:
+        return ""
+    missing = sorted(REQUIRED_KEYS - set(state))
+    if missing:
+        return f"missing key(s) {', '.join(missing)}"
+    for name in ("opt_g", "opt_d"):
+        opt = state[name]
+        if not (isinstance(opt, dict) and isinstance(opt.get("state"), dict)
+                and isinstance(opt.get("param_groups"), list) and opt["param_groups"]
+                and all(isinstance(g, dict) for g in opt["param_groups"])):
+            return f"{name} is not an optimizer state (state and param_groups)"
+    for name in ("step", "d_steps"):
+        if not _is_int(state[name]) or state[name] < 0:
+            return f"{name} is {state[name]!r}, not an integer >= 0"
+    wall = state["wall"]
+    if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not wall >= 0:
+        return f"wall is {wall!r}, not a number of seconds >= 0"
+    if not isinstance(state["log"], list) or not all(isinstance(row, dict) for row in state["log"]):
+        return "log is not a list of rows"
+    window = state.get("log_window")
+    if window is not None and not isinstance(window, dict):
+        return "log_window is not a dict"
+    cpu_size = _cpu_rng_size()
+    for name in ("data_gen", "noise_gen", "torch_rng"):
+        problem = _rng_problem(name, state[name], cpu_size)
+        if problem:
+            return problem
+    for name in ("reg_gen", "cuda_rng"):  # the device's stream: its size depends on the device
+        if name in state:
+            problem = _rng_problem(name, state[name], None)
+            if problem:
+                return problem
+    return ""
+
+
+def _cpu_rng_size() -> int:
+    import torch
+
+    return torch.get_rng_state().numel()
+
+
+def check_resumable(state: dict, path: str | Path) -> dict:
+    """``state`` if training can continue from it, else :class:`CorruptCheckpointError`
+    naming ``path``."""
+    problem = structure_problem(state, resumable=True)
+    if problem:
+        raise CorruptCheckpointError(f"{path} cannot be resumed ({problem})")
     return state
 
 
@@ -90,13 +195,23 @@ def resume_state(run_dir: Path, ckpt: Path, run_id: str) -> dict | None:
     try:
         state = read_checkpoint(ckpt)
     except CorruptCheckpointError as exc:
-        aside = set_aside(ckpt)
-        say(f"{exc}; set aside as {aside.name}, restarting the run from scratch")
+        set_aside_and_say(ckpt, exc)
         return None
     if state.get("run_id") != run_id:
         raise GanZooError(f"{run_dir} holds a different run ({state.get('run_id')}); "
                           "choose another --out or remove that folder")
-    return state
+    try:
+        return check_resumable(state, ckpt)
+    except CorruptCheckpointError as exc:
+        set_aside_and_say(ckpt, exc)
+        return None
+
+
+def set_aside_and_say(ckpt: Path, exc: BaseException) -> Path:
+    """Set a checkpoint that cannot be resumed aside (renamed, kept) and say so on stderr."""
+    aside = set_aside(ckpt)
+    say(f"{' '.join(str(exc).split())}; set aside as {aside.name}, restarting the run from scratch")
+    return aside
 
 
 def rng_bytes(state):

@@ -191,7 +191,10 @@ def read_json(path: str | os.PathLike) -> Any:
     A missing file raises ``FileNotFoundError`` as usual (callers often expect that).
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise GanZooError(f"{path}: not UTF-8 text (byte {err.start}); restore it or remove it") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from gan_zoo.spec import RunSpec
 
 __all__ = ["Run", "RunResult", "load_run", "read_result", "write_result", "training_ended",
-           "is_complete", "check_same_run"]
+           "is_complete", "check_same_run", "read_spec_file", "read_result_file", "read_metrics_file",
+           "result_problem", "metrics_problem"]
 
 # -- files of one run folder ------------------------------------------------------------
 
@@ -101,12 +102,94 @@ class RunResult:
         return cls(run_id, FAILED, reason=reason, device=device, sweep=dict(sweep or {}))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunResult":
+    def from_dict(cls, data: dict, source: str | None = None) -> "RunResult":
+        """A result from its ``result.json`` content, every field of its type; a wrong one
+        is a one-line GanZooError (prefixed with ``source``, the file, when given). Keys
+        this version does not know are left out."""
+        problem = result_problem(data)
+        if problem:
+            raise GanZooError(f"{source + ': ' if source else ''}{problem}; restore it or remove the run folder")
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def to_dict(self) -> dict:
         """The ``result.json`` content."""
         return {k: v for k, v in asdict(self).items() if k != "run_dir"}
+
+
+#: result.json field -> (test, what it must be)
+_RESULT_TYPES = {
+    "run_id": (lambda v: isinstance(v, str) and v != "", "text"),
+    "status": (lambda v: v in STATUSES, f"one of {', '.join(STATUSES)}"),
+    "diverged_step": (lambda v: v is None or _is_int(v), "an integer or null"),
+    "wall_s": (lambda v: v is None or (_is_number(v) and v >= 0), "a number of seconds >= 0"),
+    "resolved": (lambda v: isinstance(v, dict), "an object"),
+    "sweep": (lambda v: isinstance(v, dict), "an object"),
+    **{k: (lambda v: _is_int(v) and v >= 0, "an integer >= 0") for k in ("steps", "g_steps", "d_steps")},
+    **{k: (lambda v: isinstance(v, str), "text")
+       for k in ("reason", "device", "precision", "backbone", "gan_zoo_version", "machine")},
+}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def result_problem(data) -> str:
+    """What is wrong with a ``result.json`` content, or ``""``."""
+    if not isinstance(data, dict):
+        return f"not a JSON object of result fields (got {type(data).__name__})"
+    for key in ("run_id", "status"):
+        if key not in data:
+            return f"no {key}"
+    for key, (test, allowed) in _RESULT_TYPES.items():
+        if key in data and not test(data[key]):
+            return f"{key} is {data[key]!r:.60}, not {allowed}"
+    return ""
+
+
+def metrics_problem(data) -> str:
+    """What is wrong with a ``metrics.json`` content, or ``""``: an object whose values are
+    numbers, text, true/false or null, the metric columns numbers or null."""
+    from gan_zoo.metrics.keys import METRIC_COLUMNS
+
+    if not isinstance(data, dict):
+        return f"not a JSON object of metrics (got {type(data).__name__})"
+    for key, value in data.items():
+        if key in METRIC_COLUMNS and not (value is None or _is_number(value)):
+            return f"{key} is {value!r:.60}, not a number or null"
+        if not (value is None or isinstance(value, (str, int, float, bool))):
+            return f"{key} is {type(value).__name__}, not a number, text or null"
+    return ""
+
+
+def read_spec_file(run_dir: Path):
+    """The ``RunSpec`` of a run folder's ``spec.json``; anything wrong with the file (not
+    UTF-8, not JSON, a field of the wrong type) is one line naming it."""
+    from gan_zoo.spec import RunSpec
+
+    path = Path(run_dir) / SPEC_JSON
+    return RunSpec.from_dict(read_json(path), source=str(path))
+
+
+def read_result_file(run_dir: Path) -> RunResult:
+    """A run folder's ``result.json``, checked field by field; a bad one is one line naming it."""
+    path = Path(run_dir) / RESULT_JSON
+    return RunResult.from_dict(read_json(path), source=str(path))
+
+
+def read_metrics_file(run_dir: Path) -> dict:
+    """A run folder's ``metrics.json``, checked (:func:`metrics_problem`); a bad one is one
+    line naming it."""
+    path = Path(run_dir) / METRICS_JSON
+    data = read_json(path)
+    problem = metrics_problem(data)
+    if problem:
+        raise GanZooError(f"{path}: {problem}; score the run again with gan-zoo eval")
+    return data
 
 
 def write_result(run_dir: Path, result: RunResult) -> Path:
@@ -121,7 +204,7 @@ def read_result(run_dir: Path) -> RunResult | None:
         return None
     try:
         return RunResult.from_dict(read_json(path))
-    except (GanZooError, TypeError):
+    except (GanZooError, TypeError, OSError):
         return None
 
 
@@ -131,7 +214,7 @@ def check_same_run(run_dir: Path, run_id: str) -> None:
 
     path = Path(run_dir) / SPEC_JSON
     if path.is_file():
-        stored = RunSpec.from_dict(read_json(path)).run_id()
+        stored = RunSpec.from_dict(read_json(path), source=str(path)).run_id()
         if stored != run_id:
             raise GanZooError(f"{run_dir} holds a different run ({stored}); "
                               "choose another --out or remove that folder")
@@ -245,12 +328,21 @@ def load_run(run_dir, device: str = "cpu") -> Run:
     ckpt = run_dir / CHECKPOINT
     if not (run_dir / SPEC_JSON).is_file() or not ckpt.is_file():
         raise GanZooError(f"{run_dir} is not a trained run folder (needs {SPEC_JSON} and {CHECKPOINT})")
-    spec = RunSpec.from_dict(read_json(run_dir / SPEC_JSON)).replace(device=device)
+    spec = read_spec_file(run_dir).replace(device=device)
+    result = read_result_file(run_dir).to_dict() if (run_dir / RESULT_JSON).is_file() else {}
     res = resolve(spec)
     info = dataset_info(spec.dataset)
     g, d = build_networks(res, info.shape, info.num_classes)
     state = read_checkpoint(ckpt)  # refuses a crafted or corrupt file with one line naming it
-    g.load_state_dict(state["g"])
-    d.load_state_dict(state["d"])
-    result = read_json(run_dir / RESULT_JSON) if (run_dir / RESULT_JSON).is_file() else {}
+    if state.get("run_id") != spec.run_id():
+        raise GanZooError(f"{ckpt} belongs to run {state.get('run_id')}, not to {spec.run_id()} of "
+                          f"{run_dir / SPEC_JSON}; refusing to use it")
+    try:
+        g.load_state_dict(state["g"])
+        d.load_state_dict(state["d"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        from gan_zoo.checkpoints import CorruptCheckpointError
+
+        raise CorruptCheckpointError(f"{ckpt} does not fit this run's networks "
+                                     f"({' '.join(str(exc).split())[:160]})") from None
     return Run(run_dir, spec, result, g, d, info.kind, res.device)

@@ -221,6 +221,8 @@ class Trainer:
         """One generator step (``n_critic`` critic steps first). ``log``: also measure
         the gradient norms (D's: the mean over its updates of this step). Returns the
         step's detached figures."""
+        if self.res.spec.updates == "simultaneous":
+            return self._simultaneous_step(log=log)
         res, obj, hooks = self.res, self.res.objective, self.hooks
         ctx = StepContext(self.steps_done, res.spec.steps, self.reg_gen)
         bs = res.spec.batch_size * res.pack  # a packed D (pac) takes pack samples per example
@@ -277,6 +279,56 @@ class Trainer:
         g_loss.backward()
         g_grad = _grad_norm(self.g) if log else None
         self.opt_g.step()
+        self.steps_done += 1
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                "real_logits": real_logits.detach(), "fake_logits": fake_logits.detach(),
+                "d_grad": d_grad, "g_grad": g_grad}
+
+    def _simultaneous_step(self, *, log: bool) -> dict[str, Tensor]:
+        """One step of simultaneous gradient descent (``updates="simultaneous"``): one
+        batch of reals and one of fakes, both players' gradients taken at the same
+        parameters (D's of its loss, G's of its loss, G's fakes kept in the graph), then
+        both updates. ALI's and PacGAN's released code train this way; Mescheder et al.
+        2017 (arXiv:1705.10461) contrast it with the alternating default. One critic
+        update per step (resolve refuses another n_critic)."""
+        res, obj, hooks = self.res, self.res.objective, self.hooks
+        ctx = StepContext(self.steps_done, res.spec.steps, self.reg_gen)
+        bs = res.spec.batch_size * res.pack
+        self.d.requires_grad_(True)
+        xr, yr = self._reals(bs)
+        yf = yr
+        xf = self._G(self._z(bs), yf)  # with G's graph: G's gradient comes from this batch
+        xr_in, xf_in = xr, xf
+        for reg in hooks:
+            xr_in, xf_in = reg.d_inputs(xr_in, xf_in, ctx)
+        real_logits = self._D(xr_in, yr)
+        fake_logits = self._D(xf_in, yf)
+        real_t = fake_t = None
+        if any(r.label_trick for r in hooks):
+            real_t, fake_t = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
+            for reg in hooks:
+                real_t, fake_t = reg.targets(real_t, fake_t, ctx)
+        d_loss = obj.d_loss(real_logits, fake_logits, real_t, fake_t)
+        for reg in hooks:
+            extra = reg.d_penalty(self._critic(yr), xr, xf.detach(), ctx)
+            if extra is not None:
+                d_loss = d_loss + extra
+        g_loss = obj.g_loss(real_logits, fake_logits)
+        d_params = [p for p in self.d.parameters() if p.requires_grad]
+        g_params = [p for p in self.g.parameters() if p.requires_grad]
+        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_loss, g_params)
+        for p, grad in zip(d_params, d_grads):
+            p.grad = grad
+        for p, grad in zip(g_params, g_grads):
+            p.grad = grad
+        d_grad = _grad_norm(self.d) if log else None
+        g_grad = _grad_norm(self.g) if log else None
+        self.opt_d.step()
+        self.opt_g.step()
+        for reg in hooks:
+            reg.after_d_step(self.d)
+        self.d_steps += 1
         self.steps_done += 1
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 "real_logits": real_logits.detach(), "fake_logits": fake_logits.detach(),
@@ -437,17 +489,34 @@ def train_run(
         data = get_dataset(spec.dataset, root=data_root, train=True, device=res.device, seed=spec.seed)
     if run_dir is not None:
         trainer_state = resume_state(run_dir, run_dir / CHECKPOINT, spec.run_id())
+
+    def new_trainer() -> Trainer:
+        return Trainer(res, data, run_dir=run_dir, accel=accel, data_root=data_root,
+                       evaluation=evaluation)
+
+    with named_memory_errors(spec):  # networks too large to allocate: one line, nothing written
+        trainer = new_trainer()
+    if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_dir / SPEC_JSON, spec.to_dict())
-    trainer = Trainer(res, data, run_dir=run_dir, accel=accel, data_root=data_root,
-                      evaluation=evaluation)
     if trainer_state is not None:
-        trainer.load(trainer_state)
+        try:
+            trainer.load(trainer_state)
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            # read as a checkpoint, yet not this run's networks or optimizers: set aside
+            # like a corrupt one, and the run starts again
+            from gan_zoo.checkpoints import CorruptCheckpointError, set_aside_and_say
+
+            set_aside_and_say(run_dir / CHECKPOINT, CorruptCheckpointError(
+                f"{run_dir / CHECKPOINT} cannot be resumed ({' '.join(str(exc).split())[:160]})"))
+            trainer = new_trainer()
+    trainer.curve.load(trainer.steps_done)  # a bad score_curve.csv: one line, before the banner
     if announce is not None:
         announce()
     # the 2-D mixtures' small MLPs gain nothing from intra-op threads and lose a lot
     # to thread hand-offs when the machine is busy: train them on one thread
-    with torch_threads(1 if data.kind == "points" and res.device == "cpu" else None):
+    with torch_threads(1 if data.kind == "points" and res.device == "cpu" else None), \
+            named_memory_errors(spec):
         outcome = trainer.run(progress=progress)
         ran_on = machine(res.device)
     result = trainer.result(outcome)
@@ -461,6 +530,26 @@ def train_run(
         write_result(run_dir, result)
     result.generator, result.discriminator = trainer.g, trainer.d  # for callers in-process
     return result
+
+
+#: how torch and Python say an allocation failed
+_MEMORY_WORDS = ("can't allocate memory", "out of memory", "not enough memory", "cannot allocate memory")
+
+
+@contextlib.contextmanager
+def named_memory_errors(spec: RunSpec):
+    """An allocation that fails (a batch, width or latent size too large for this machine)
+    becomes one line that says so and names the sizes, not a traceback."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as exc:
+        text = " ".join(str(exc).split())
+        if not isinstance(exc, MemoryError) and not any(w in text.lower() for w in _MEMORY_WORDS):
+            raise
+        raise GanZooError(
+            f"out of memory: this run does not fit on {spec.device} (batch_size={spec.batch_size}, "
+            f"width={spec.width}, nz={spec.nz}): {text[:160] or type(exc).__name__}; choose smaller "
+            "values") from None
 
 
 @contextlib.contextmanager

@@ -148,8 +148,17 @@ class ScoreCurve:
         path = None if self.run_dir is None else self.run_dir / CURVE_CSV
         if self.rows or path is None or not path.is_file():
             return
-        with open(path, newline="") as fh:
-            for row in csv.DictReader(fh):
-                if int(row["step"]) <= steps_done:
-                    self.rows.append({k: int(v) if k == "step" else (float(v) if v != "" else None)
-                                      for k, v in row.items()})
+        rows = []
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    if None in row or None in row.values():  # more or fewer cells than columns
+                        raise ValueError("a row does not match the header")
+                    parsed = {k: int(v) if k == "step" else (float(v) if v != "" else None)
+                              for k, v in row.items()}
+                    if parsed["step"] <= steps_done:
+                        rows.append(parsed)
+        except (UnicodeDecodeError, ValueError, KeyError, csv.Error) as exc:
+            raise GanZooError(f"{path}: not a readable CSV of score points ({type(exc).__name__}); "
+                              "remove it and the run scores its points again") from None
+        self.rows.extend(rows)
