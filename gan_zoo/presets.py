@@ -25,6 +25,9 @@ objective              ns (D: BCE; G: -log sigma(C(G(z))))         ``bricks.py``
                                                                    ``compute_losses``
 optimizer              Adam, lr 1e-4, beta1 0.8 (both players)     ``learning_rate``,
                                                                    ``beta1``
+updates                simultaneous: both players' gradients from  ``ali_algorithm``
+                       one batch at the same parameters, then      (ALI's code, which
+                       both steps (``updates``)                    theirs builds on)
 batch                  100 (packs, under ``pac``)                  ``batch_size``
 steps                  400,000 (400 epochs of 100,000 examples)    ``num_epoch``,
                                                                    ``num_sample``
@@ -81,6 +84,8 @@ PRESETS: dict[str, Preset] = {
         values=MappingProxyType({
             "backbone": "mlp-pacgan", "nz": 2, "batch_size": 100, "steps": 400_000,
             "optimizer": "adam", "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.8, "beta2": 0.999,
+            # both players' gradients from one batch, then both steps (ALI's algorithm)
+            "updates": "simultaneous",
             # a 400,000-step run logs every 1,000 steps and checkpoints every 5,000
             "log_every": 1_000, "checkpoint_every": 5_000,
         }),
@@ -88,7 +93,7 @@ PRESETS: dict[str, Preset] = {
         source="Lin et al. 2018, arXiv:1712.04086, Table 1; released code fjxmlzn/PacGAN "
                "(synthetic_data_experiments)",
         summary="PacGAN's 2-D setup: G 2-400x4-2 with batch norm, maxout D 200x3, 2-d latent, "
-                "Adam 1e-4 beta1 0.8, batch 100, 400,000 steps",
+                "Adam 1e-4 beta1 0.8, simultaneous updates, batch 100, 400,000 steps",
     ),
 }
 

@@ -69,6 +69,7 @@ class Resolved:
             "device": self.device,
             "match": self.spec.match, "wall_budget_s": self.spec.wall_budget_s,
             **({"preset": self.spec.preset} if self.spec.preset else {}),
+            **({"updates": self.spec.updates} if self.spec.updates else {}),
         }
 
 
@@ -105,6 +106,9 @@ def resolve(spec: RunSpec) -> Resolved:
     if spec.conditional and info.num_classes == 0:
         raise GanZooError(f"dataset {spec.dataset!r} has no labels; a conditional run needs a labelled dataset")
     settings = TrainSettings.from_defaults(objective.defaults).overridden(spec)
+    if spec.updates == "simultaneous" and settings.n_critic != 1:
+        raise GanZooError(f"updates=simultaneous takes one critic step per step; {spec.loss} has "
+                          f"n_critic={settings.n_critic}: set n_critic=1 or use alternating updates")
     backbone = spec.backbone or info.default_backbone
 
     # per-sample input gradients are wrong under batch norm (the penalty of one sample

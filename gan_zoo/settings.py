@@ -27,9 +27,12 @@ from typing import Any
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["TrainSettings", "check_value", "parse_value", "parse_pairs", "split_outside_brackets"]
+__all__ = ["TrainSettings", "OPTIMIZERS", "PRECISIONS", "check_value", "parse_value", "parse_pairs", "split_outside_brackets"]
 
 OPTIMIZERS = ("adam", "rmsprop")
+#: A run's numeric precisions (what each means: :mod:`gan_zoo.precision`); kept here, with
+#: the other checked values, so the command line offers them without importing torch.
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,15 @@ _RULES: dict[str, tuple[Any, str]] = {
                                                          for k, x in v.items()),
                    'a JSON object of numbers, e.g. {"soft-labels.real_low": 0.8}'),
     "conditional": (lambda v: isinstance(v, bool), "true or false"),
+    "preset": (lambda v: isinstance(v, str) and v in _preset_names(), "a preset name (gan-zoo presets)"),
+    "updates": (lambda v: v in ("alternating", "simultaneous"), "alternating or simultaneous"),
 }
+
+
+def _preset_names() -> list[str]:
+    from gan_zoo.presets import list_presets
+
+    return list_presets()
 
 
 def _is_int(v: Any) -> bool:

@@ -26,7 +26,10 @@ ENVIRONMENT_FIELDS = ("device", "log_every", "checkpoint_every")
 RECORD_FIELDS = ("match", "curve_points", "curve_samples", "preset")
 #: Fields added after run ids were first shipped: left out of the id while None, so
 #: every earlier run keeps its id.
-ID_WHEN_SET_FIELDS = ("wall_budget_s",)
+ID_WHEN_SET_FIELDS = ("wall_budget_s", "updates")
+#: How the two players update (``updates``): D's ``n_critic`` steps then G's (the default),
+#: or both from one batch at the same parameters (simultaneous gradient descent).
+UPDATE_MODES = ("alternating", "simultaneous")
 #: How a grid matches compute across objectives (``gan-zoo bench --match``).
 MATCH_MODES = ("g-steps", "d-steps", "wall")
 
@@ -61,6 +64,9 @@ class RunSpec:
     #: stop training once this many training seconds are spent (``--match wall``);
     #: ``steps`` is then an upper bound. Not bitwise reproducible.
     wall_budget_s: float | None = None
+    #: None or "alternating": D's n_critic steps, then G's; "simultaneous": both players'
+    #: gradients from one batch at the same parameters, then both steps (ALI / PacGAN code)
+    updates: str | None = None
     match: str = "g-steps"  # how the grid matched compute: g-steps | d-steps | wall
     curve_points: int = 0  # in-training scores (FID, or modes for 2-D mixtures); 0 = off
     curve_samples: int = 1000  # samples per in-training score (2-D mixtures: 2,500)

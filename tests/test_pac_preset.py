@@ -174,3 +174,43 @@ def test_pacgan_table_verdicts_by_hand():
     short = pacgan_table(_pacgan_runs([(6, 0.98, 0.4)] * 2, steps=10_000))
     assert short["verdict"].iloc[0] == "not comparable: 10,000 of their 400,000 steps"
     assert pacgan_table(_pacgan_runs([(6, 0.98, 0.4)], dataset="ring8")).empty
+
+
+def test_simultaneous_updates_take_both_gradients_at_the_same_point():
+    import copy
+
+    from gan_zoo.losses import get_loss
+
+    spec = RunSpec(dataset="ring8", loss="ns", steps=2, batch_size=16, device="cpu",
+                   updates="simultaneous")
+    t = Trainer(spec)
+    g0, d0 = copy.deepcopy(t.g), copy.deepcopy(t.d)
+    data_state, noise_state = t.data_gen.get_state(), t.noise_gen.get_state()
+    t.step()
+    # the same batch by hand, both gradients at the initial parameters
+    xr, _ = t.data.sample(16, torch.Generator().set_state(data_state))
+    xf = g0(torch.randn(16, spec.nz, generator=torch.Generator().set_state(noise_state)))
+    real, fake = d0(xr), d0(xf)
+    ns = get_loss("ns")
+    d_grads = torch.autograd.grad(ns.d_loss(real, fake), list(d0.parameters()), retain_graph=True)
+    g_grads = torch.autograd.grad(ns.g_loss(real, fake), list(g0.parameters()))
+    for p, q in zip(t.d.parameters(), d_grads):
+        torch.testing.assert_close(p.grad, q)
+    for p, q in zip(t.g.parameters(), g_grads):
+        torch.testing.assert_close(p.grad, q)
+    assert t.steps_done == 1 and t.d_steps == 1
+    # the alternating default gives G the gradient through the updated D instead
+    alt = Trainer(spec.replace(updates=None))
+    alt.step()
+    assert not all(torch.allclose(p.grad, q) for p, q in zip(alt.g.parameters(), g_grads))
+
+
+def test_simultaneous_updates_refuse_several_critic_steps_and_stay_out_of_old_ids():
+    with pytest.raises(GanZooError, match="n_critic=5"):
+        resolve(RunSpec(dataset="ring8", loss="wgan-gp", updates="simultaneous"))
+    resolve(RunSpec(dataset="ring8", loss="wgan-gp", updates="simultaneous", n_critic=1))
+    with pytest.raises(GanZooError, match="alternating or simultaneous"):
+        RunSpec(dataset="ring8", updates="sometimes")
+    spec = RunSpec(dataset="ring8")
+    assert spec.run_id() != spec.replace(updates="simultaneous").run_id()
+    assert "updates" not in json.dumps({k: v for k, v in spec.to_dict().items() if v is not None})
