@@ -62,6 +62,8 @@ class Regularizer:
     source: str = ""
     summary: str = ""
     params: dict = {}
+    #: parameter -> (lowest, highest, what is allowed): a value outside is one line
+    limits: dict = {}
     label_trick: bool = False  # changes D's targets: needs an objective with targets
     input_gradients: bool = False  # takes per-sample input gradients: no batch norm in D
     #: D must be a deterministic function of its input (a gradient penalty is taken on
@@ -79,6 +81,10 @@ class Regularizer:
                               f"valid: {allowed}")
         self.p = {**self.params, **{k: type(self.params[k])(v) for k, v in overrides.items()}}
         self.overridden = frozenset(overrides)
+        for key, (low, high, allowed) in self.limits.items():
+            if not low <= self.p[key] <= high:
+                raise GanZooError(f"{self.name}.{key}={self.p[key]!r} is not allowed; "
+                                  f"{self.name}.{key} must be {allowed}")
 
     def check(self, objective: Objective) -> None:
         if self.label_trick and not objective.has_targets:
@@ -224,6 +230,7 @@ class NoisyLabels(Regularizer):
     source = "ganhacks (Chintala et al. 2016)"
     summary = "flip each D target with probability 0.05"
     params = {"p": 0.05}
+    limits = {"p": (0.0, 1.0, "a probability in [0, 1]")}
     label_trick = True
     order = 20  # after the tricks that set targets
 
@@ -245,6 +252,7 @@ class InstanceNoise(Regularizer):
     source = "ganhacks; Arjovsky & Bottou 2017, arXiv:1701.04862; Sønderby et al. 2017"
     summary = "Gaussian noise on D's inputs, sigma 0.1 decaying linearly to 0"
     params = {"sigma": 0.1}
+    limits = {"sigma": (0.0, float("inf"), "a standard deviation >= 0")}
 
     def sigma_at(self, ctx: StepContext) -> float:
         return self.p["sigma"] * max(0.0, 1.0 - ctx.step / max(1, ctx.total_steps))
@@ -266,6 +274,7 @@ class GeneratorDropout(Regularizer):
     source = "ganhacks; Isola et al. 2017 (pix2pix), arXiv:1611.07004"
     summary = "dropout 0.5 in G's hidden layers, also at sampling time"
     params = {"p": 0.5}
+    limits = {"p": (0.0, 0.999, "a dropout probability in [0, 1)")}
 
     def configure_backbone(self, kwargs):
         kwargs["g_dropout"] = self.p["p"]
@@ -296,6 +305,7 @@ class GradientPenalty(Regularizer):
     source = "Gulrajani et al. 2017, arXiv:1704.00028"
     summary = "gradient penalty, lambda 10"
     params = {"weight": 10.0}
+    limits = {"weight": (0.0, float("inf"), "a penalty weight >= 0")}
     input_gradients = True
     deterministic_critic = True
 
@@ -353,6 +363,7 @@ class WeightClipping(Regularizer):
     source = "Arjovsky et al. 2017, arXiv:1701.07875"
     summary = "clip D's weights to [-c, c] after each update"
     params = {"clip": 0.01}
+    limits = {"clip": (1e-12, float("inf"), "a number > 0")}
 
     def after_d_step(self, d):
         c = self.p["clip"]

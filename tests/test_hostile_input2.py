@@ -281,8 +281,8 @@ def test_train_resume_with_a_bad_score_curve_one_line(tmp_path):
     (["--regularizers", "gp", "--set", 'reg_params={"gp.weight": -10}'], "gp.weight"),
     (["--regularizers", "instance-noise", "--set", 'reg_params={"instance-noise.sigma": -1}'],
      "instance-noise.sigma"),
-    (["--regularizers", "generator-dropout", "--set", 'reg_params={"generator-dropout.p": 5}'],
-     "generator-dropout.p"),
+    (["--regularizers", "g-dropout", "--set", 'reg_params={"g-dropout.p": 5}'],
+     "g-dropout.p"),
     (["--set", "curve_points=3"], "--curve-points"),
 ])
 def test_bench_settings_checked_before_anything_is_written(args, needle, folder):

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 from gan_zoo.bench.executors import ExecutorSettings, RunTask
 from gan_zoo.errors import GanZooError
 
-__all__ = ["make_executor", "RayExecutor", "ray_resources"]
+__all__ = ["make_executor", "RayExecutor", "ray_resources", "check_address"]
 
 
 def _import_ray():
@@ -25,6 +25,37 @@ def _import_ray():
     except ImportError:
         raise GanZooError("--executor ray needs Ray: pip install 'gan-zoo[ray]'") from None
     return ray
+
+
+#: seconds a Ray address has to accept a connection before the grid is refused
+CONNECT_TIMEOUT_S = 5.0
+#: Ray's default GCS port, for an address given without one
+DEFAULT_RAY_PORT = 6379
+
+
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse, with one line, a ``--ray-address`` (``host:port`` or ``ray://host:port``) that
+    accepts no connection within ``timeout`` seconds: ``ray.init`` would retry it for
+    minutes. ``auto`` (find a local cluster) is left to Ray."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address in ("auto", "local"):
+        return
+    try:
+        parts = urlsplit(address if "://" in address else f"ray://{address}")
+        host, port = parts.hostname, parts.port or DEFAULT_RAY_PORT
+    except ValueError:
+        host = port = None
+    if not host:
+        raise GanZooError(f"--ray-address {address!r} is not HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
+        raise GanZooError(f"--ray-address {address} does not answer ({reason} within {timeout:g} s at "
+                          f"{host}:{port}); start the cluster (ray start --head) or check the address") from None
 
 
 def ray_resources(gpus_per_run: float, threads: int) -> dict:

@@ -214,9 +214,14 @@ def prepare_out(out: Path, resume: bool) -> None:
 
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        # a file of gan-zoo's own (never a user's ``.write-test``), removed at once
+        import tempfile
+
+        from gan_zoo.io import TMP_PREFIX
+
+        fd, probe = tempfile.mkstemp(dir=out, prefix=f"{TMP_PREFIX}write-test.")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); choose a folder you can write to") from None
     check_results_format(out)

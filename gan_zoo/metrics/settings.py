@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from gan_zoo.metrics.realsets import REFERENCE_SEED
 
-__all__ = ["EvalSettings", "protocol_samples", "budget_samples", "default_extractor"]
+__all__ = ["EvalSettings", "protocol_samples", "budget_samples", "default_extractor", "max_samples",
+           "check_sample_count", "MAX_SAMPLES"]
 
 
 def protocol_samples(dataset: str) -> int | None:
@@ -36,6 +37,38 @@ def budget_samples(dataset: str, cap: int) -> int:
     if info.eval_samples_reducible:
         return min(cap, info.eval_samples)
     return info.eval_samples
+
+
+#: the most samples any command generates at once, whatever the memory
+MAX_SAMPLES = 10_000_000
+
+
+def max_samples(dataset: str) -> int:
+    """The most samples of ``dataset`` a command may generate here: what fits in a quarter
+    of this machine's memory at a few float copies per sample, at most :data:`MAX_SAMPLES`."""
+    import os
+
+    from gan_zoo.data import dataset_info
+
+    info = dataset_info(dataset)
+    per_sample = 2 if info.kind == "points" else info.channels * info.image_size ** 2
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = 16 * 2**30
+    return max(1, min(MAX_SAMPLES, memory // 4 // (per_sample * 4 * 4)))
+
+
+def check_sample_count(n, dataset: str, option: str) -> None:
+    """Refuse (one line naming ``option``) a sample count no score can use or this machine
+    cannot generate: fewer than ``MIN_SAMPLES`` or more than :func:`max_samples`."""
+    from gan_zoo.errors import GanZooError
+    from gan_zoo.metrics.scores import MIN_SAMPLES
+
+    cap = max_samples(dataset)
+    if isinstance(n, bool) or not isinstance(n, int) or not MIN_SAMPLES <= n <= cap:
+        raise GanZooError(f"{option} must be an integer in {MIN_SAMPLES}..{cap:,} for {dataset} "
+                          f"(at most what fits in memory here), got {n}")
 
 
 def default_extractor(dataset: str) -> str | None:
@@ -77,8 +110,8 @@ class EvalSettings:
         extractor given, else the dataset's."""
         from gan_zoo.errors import GanZooError
 
-        if samples is not None and (not isinstance(samples, int) or samples < 1):
-            raise GanZooError(f"--eval-samples must be a positive integer, got {samples}")
+        if samples is not None:
+            check_sample_count(samples, dataset, "--eval-samples")
         if samples is not None:
             reason = samples_reason or "--eval-samples"
         elif budget is not None:
@@ -103,12 +136,19 @@ class EvalSettings:
         from gan_zoo.data import dataset_info
         from gan_zoo.errors import GanZooError
 
-        if dataset_info(dataset).kind == "points":
+        info = dataset_info(dataset)
+        if info.kind == "points":
+            if self.feature_extractor is not None:  # given, yet nothing would read it
+                raise GanZooError(f"--feature-extractor does not apply to {dataset}: a 2-D mixture is "
+                                  "scored by mode coverage, without features; leave it out")
             return  # scored by mode coverage only
         from gan_zoo.metrics import fidelity
 
         extractor = self.extractor_for(dataset)
         if extractor not in fidelity.EXTRACTORS:
             raise GanZooError(f"unknown --feature-extractor {extractor!r}; valid: {', '.join(fidelity.EXTRACTORS)}")
+        if extractor == fidelity.LENET and info.channels == 3 and not info.classifier:
+            raise GanZooError(f"--feature-extractor lenet reads MNIST-style digits and cannot score "
+                              f"{dataset}; use {fidelity.INCEPTION}")
         if extractor == fidelity.INCEPTION:
             fidelity.resolve_inception_weights(self.inception_weights)
