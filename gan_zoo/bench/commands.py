@@ -41,7 +41,15 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
     for d in results_dirs:
         if not d.is_dir():
             raise GanZooError(f"results folder {d} does not exist")
-    paths = rebuild(list(results_dirs), out_dir, comparisons=comparisons, baseline=baseline)
+    from gan_zoo.search.report import is_search_folder, rebuild_search
+
+    if any(is_search_folder(d) for d in results_dirs):  # a gan-zoo search folder has its own report
+        if len(results_dirs) > 1 or out_dir is not None or baseline or comparisons:
+            raise GanZooError(f"{next(d for d in results_dirs if is_search_folder(d))} is a search folder: its "
+                              "report is rebuilt on its own, in place (one DIR; no --out, --baseline or --comparisons)")
+        paths = rebuild_search(results_dirs[0])
+    else:
+        paths = rebuild(list(results_dirs), out_dir, comparisons=comparisons, baseline=baseline)
     for name in ("runs", "summary", "stats", "curves"):
         if name in paths:
             click.echo(f"{name + ':':9}{paths[name]}")

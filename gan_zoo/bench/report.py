@@ -351,13 +351,6 @@ def rebuild(results_dirs, out_dir=None, *, comparisons: str | None = None,
     dirs = [Path(d) for d in results_dirs]
     if not dirs:
         raise GanZooError("no results folder given")
-    from gan_zoo.search.report import is_search_folder, rebuild_search
-
-    if any(is_search_folder(d) for d in dirs):  # a gan-zoo search folder has its own report
-        if len(dirs) > 1 or (out_dir is not None and Path(out_dir).resolve() != dirs[0].resolve()):
-            raise GanZooError(f"{next(d for d in dirs if is_search_folder(d))} is a search folder: its report "
-                              "is rebuilt on its own, in place (one DIR, no --out)")
-        return rebuild_search(dirs[0])
     out = Path(out_dir) if out_dir is not None else dirs[0]
     runs, curves = collect_runs(dirs)
     if runs.empty:

@@ -5,6 +5,7 @@ Attached to the command group by :mod:`gan_zoo.cli`.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -113,16 +114,13 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
                        curve_points=items[0].spec.curve_points if items else 0, evaluation=evaluation,
                        workers=workers, executor=executor, data_root=data_root, quiet=quiet,
                        baseline=baseline, command=" ".join(sys.argv[1:]), space_file=space_file)
-    from gan_zoo.bench.commands import _bench_lock
-    from gan_zoo.search.study import check_folder, open_storage
+    from gan_zoo.search.study import check_folder, open_storage, quiet_optuna
 
     check_folder(cfg)  # another space, dataset, seed or budget: one line, nothing written
     if storage is not None:
-        from gan_zoo.search.study import _quiet_optuna
-
-        _quiet_optuna()
+        quiet_optuna()
         open_storage(storage)  # a URL that cannot be opened: one line, nothing written
-    with _bench_lock(out):
+    with _search_lock(out):
         try:
             summary = run_search(cfg, say=lambda text: click.echo(text, err=True))
         except KeyboardInterrupt:
@@ -137,15 +135,43 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
     click.echo(f"report:  {paths['report']}")
 
 
+@contextlib.contextmanager
+def _search_lock(out: Path):
+    """Hold ``out``'s write lock for the whole command (a second command on it refuses,
+    naming the holder) and clear the temporaries a killed writer left."""
+    from gan_zoo.io import remove_stale_temporaries
+    from gan_zoo.lock import folder_lock
+
+    try:
+        lock = folder_lock(out, "--out")
+        lock.__enter__()
+    except OSError as exc:
+        raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); "
+                          "choose a folder you can write to") from None
+    try:
+        remove_stale_temporaries(out)
+        yield out
+    except BaseException:
+        if not lock.__exit__(*sys.exc_info()):
+            raise
+    else:
+        lock.__exit__(None, None, None)
+
+
 def _check(items, space, data_root, evaluation) -> None:
     """Before anything is written: the data is there, and every study's paper default and
     its space's extremes make valid runs."""
-    from gan_zoo.bench.commands import _check_data
+    from gan_zoo.data import dataset_info, get_dataset
     from gan_zoo.errors import NotApplicableError
+    from gan_zoo.metrics import default_extractor, fidelity
     from gan_zoo.resolve import resolve
     from gan_zoo.search.space import apply_settings, space_for
 
-    _check_data(items, data_root, evaluation)
+    for name in sorted({it.spec.dataset for it in items}):
+        if dataset_info(name).kind != "points":
+            if default_extractor(name).startswith("inception"):
+                fidelity.resolve_inception_weights(evaluation.inception_weights)
+            get_dataset(name, root=data_root, limit=1)  # missing data offline -> one line
     for it in items:
         if it.skip_reason:
             continue

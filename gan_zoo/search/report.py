@@ -23,7 +23,7 @@ from gan_zoo import __version__
 from gan_zoo.bench import columns as C
 from gan_zoo.bench.report import markdown_table
 from gan_zoo.bench.stats import fmt_p, pairwise_tests
-from gan_zoo.bench.tables import collect_runs, _relpath
+from gan_zoo.bench.tables import collect_runs
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import read_json, write_csv_atomic, write_text_atomic
 from gan_zoo.metrics import keys
@@ -38,7 +38,8 @@ SCORES_CSV = "scores.csv"
 BESTK_CSV = "bestk.csv"
 RESEED_STATS_CSV = "reseed_stats.csv"
 SCORE_COLUMNS = ["dataset", "loss", "regularizers", "kind", "trial", "seed", "run_id", "paper_default",
-                 "status", "metric", "score", "score_step", "score_source", "final", "wall_s", "settings"]
+                 "status", "metric", "score", "score_hq", "score_step", "score_source", "final", "wall_s",
+                 "settings"]
 BESTK_COLUMNS = ["dataset", "loss", "regularizers", "n_trials", "k", "expected_best", "band_low", "band_high"]
 _FINISHED = ("ok", "diverged", "failed")
 
@@ -70,10 +71,11 @@ def score_table(out: Path, runs: pd.DataFrame) -> pd.DataFrame:
                      "kind": r["kind"], "trial": int(r["trial"]), "seed": int(r["seed"]), "run_id": run_id,
                      "paper_default": str(r["paper_default"]) == "True", "status": status,
                      "metric": score_metric(r["dataset"]), "score": sc.get("score", math.nan),
+                     "score_hq": sc.get("score_hq", math.nan),
                      "score_step": sc.get("score_step", math.nan), "score_source": sc.get("score_source", "none"),
                      "final": sc.get("final", math.nan), "wall_s": wall, "settings": r["settings"]})
     df = pd.DataFrame(rows, columns=SCORE_COLUMNS)
-    for col in ("score", "score_step", "final", "wall_s"):
+    for col in ("score", "score_hq", "score_step", "final", "wall_s"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     return df.sort_values(["dataset", "loss", "regularizers", "kind", "trial", "seed"],
                           ascending=[True, True, True, False, True, True], kind="stable").reset_index(drop=True)
@@ -108,14 +110,16 @@ def bestk_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _best_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    """Each study's best trial (ties to the lower number), the paper default among them."""
+    """Each study's best trial (ties to the higher high-quality share on the 2-D mixtures,
+    then to the lower number), the paper default among them."""
     out = []
     for (dataset, loss, regs), sub in scores.groupby(["dataset", "loss", "regularizers"], sort=True):
         trials = sub[(sub["kind"] == "trial") & sub["score"].notna()]
         if trials.empty:
             continue
         low = lower_is_better(dataset)
-        best = trials.sort_values(["score", "trial"], ascending=[low, True], kind="stable").iloc[0]
+        best = trials.assign(_hq=trials["score_hq"].fillna(0.0)).sort_values(
+            ["score", "_hq", "trial"], ascending=[low, False, True], kind="stable").iloc[0]
         out.append(best)
     return pd.DataFrame(out)
 
@@ -125,8 +129,6 @@ def reseed_stats(scores: pd.DataFrame, baseline: str) -> pd.DataFrame:
     Holm), on the score and on the final protocol value; column ``measure`` says which."""
     parts = []
     best = _best_rows(scores)
-    for _, b in best.iterrows():
-        pass
     reseeds = scores[scores["kind"] == "reseed"]
     if reseeds.empty or best.empty:
         return pd.DataFrame(columns=[*C.STATS_COLUMNS, "measure"])
@@ -217,7 +219,8 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
         axes = fig.subplots(len(studies), len(cols), squeeze=False)
         low = lower_is_better(dataset)
         for i, ((loss, regs), s) in enumerate(studies):
-            best = s[s["score"].notna()].sort_values(["score", "trial"], ascending=[low, True]).head(1)
+            best = s[s["score"].notna()].assign(_hq=s["score_hq"].fillna(0.0)).sort_values(
+                ["score", "_hq", "trial"], ascending=[low, False, True]).head(1)
             for j, col in enumerate(cols):
                 ax = axes[i][j]
                 for nc, marker in ((1, "o"), (5, "^")):
@@ -384,7 +387,7 @@ def rebuild_search(out) -> dict:
     runs, curves = collect_runs([out])
     paths: dict = {"trials": out / TRIALS_CSV}
     runs_out = runs.copy()
-    runs_out[C.RUN_DIR] = [_relpath(p, out) for p in runs_out[C.RUN_DIR]]
+    runs_out[C.RUN_DIR] = [os.path.relpath(p, out) if isinstance(p, str) and p else "" for p in runs_out[C.RUN_DIR]]
     paths["runs"] = write_csv_atomic(out / C.RUNS_CSV, runs_out[C.RUNS_COLUMNS])
     paths["curves"] = write_csv_atomic(out / C.CURVES_CSV, curves[C.CURVES_COLUMNS])
     scores = score_table(out, runs)

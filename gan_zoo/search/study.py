@@ -47,7 +47,7 @@ from gan_zoo.search.space import Param, apply_settings, paper_settings, space_fo
 
 __all__ = ["SEARCH_JSON", "TRIALS_CSV", "STUDY_DB", "SearchConfig", "run_search", "trial_score",
            "score_metric", "lower_is_better", "param_seed", "open_storage", "check_folder",
-           "TRIALS_COLUMNS", "read_trials"]
+           "TRIALS_COLUMNS", "read_trials", "quiet_optuna"]
 
 SEARCH_JSON = "search.json"
 TRIALS_CSV = "trials.csv"
@@ -95,7 +95,7 @@ def open_storage(url: str):
                           "postgresql://user:password@host/db") from None
 
 
-def _quiet_optuna() -> None:
+def quiet_optuna() -> None:
     import warnings
 
     import optuna
@@ -381,7 +381,8 @@ def _tell(t: _Trial, out: Path) -> None:
     handle = optuna.trial.Trial(study, t.trial_id)
     for key, value in (("status", status), ("score_source", sc["score_source"]),
                        ("final", None if math.isnan(sc["final"]) else sc["final"]),
-                       ("score_step", None if math.isnan(sc["score_step"]) else int(sc["score_step"]))):
+                       ("score_step", None if math.isnan(sc["score_step"]) else int(sc["score_step"])),
+                       ("score_hq", None if math.isnan(sc["score_hq"]) else sc["score_hq"])):
         handle.set_user_attr(key, value)
     if math.isnan(sc["score"]):
         study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
@@ -390,14 +391,15 @@ def _tell(t: _Trial, out: Path) -> None:
 
 
 def _best(st: _Study):
-    """The best COMPLETE trial (ties to the lower number), or None."""
+    """The best COMPLETE trial (ties to the higher high-quality share on the 2-D
+    mixtures, then to the lower number), or None."""
     from optuna.trial import TrialState
 
     done = [t for t in st.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     if not done:
         return None
     sign = 1 if lower_is_better(st.item.spec.dataset) else -1
-    return min(done, key=lambda t: (sign * t.value, t.number))
+    return min(done, key=lambda t: (sign * t.value, -(t.user_attrs.get("score_hq") or 0.0), t.number))
 
 
 def _reseed_items(st: _Study, cfg: SearchConfig) -> list:
@@ -469,7 +471,7 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
     from gan_zoo.runs import is_complete
 
     say = say or (lambda text: print(text, file=sys.stderr))
-    _quiet_optuna()
+    quiet_optuna()
     out = Path(cfg.out)
     earlier = check_folder(cfg)
     external = cfg.storage is not None
