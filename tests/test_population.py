@@ -1,0 +1,271 @@
+"""Population training (gan_zoo.population): members train as their single runs do.
+
+float32 comparisons allow rounding (batched products and grouped convolutions sum in
+another order; Adam's first steps turn a rounding difference in a near-zero gradient into
+up to 2 * lr on that weight); float64 comparisons show the computation itself is the
+single run's, to 1e-9, for every objective and every packable regularizer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_zoo.checkpoints import read_checkpoint
+from gan_zoo.data import get_dataset
+from gan_zoo.losses import list_losses
+from gan_zoo.population import (POPULATION, PackRefused, Population, check_packable, refusal,
+                                train_population)
+from gan_zoo.regularizers import list_regularizers
+from gan_zoo.resolve import resolve
+from gan_zoo.runs import CHECKPOINT, DIVERGED, LOG_CSV, OK, RESULT_JSON, SPEC_JSON, load_run, read_result
+from gan_zoo.spec import RunSpec
+from gan_zoo.train import Trainer, train_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ring8():
+    return get_dataset("ring8", train=True, seed=0, limit=2000)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    try:
+        return get_dataset("mnist", train=True, limit=256)
+    except Exception as exc:  # no MNIST files here
+        pytest.skip(f"MNIST not available: {exc}")
+
+
+def _single(spec, data, steps):
+    trainer = Trainer(spec, data)
+    outs = [trainer.step(log=True) for _ in range(steps)]
+    return trainer, outs
+
+
+def _compare(specs, data, steps, *, loss_tol, weight_tol):
+    pop = Population(specs, data)
+    outs = [pop.step(log=True) for _ in range(steps)]
+    for k, spec in enumerate(specs):
+        trainer, single = _single(spec, data, steps)  # each alone: the global stream is its own
+        for t in range(steps):
+            for key in ("d_loss", "g_loss"):
+                torch.testing.assert_close(outs[t][key][k], single[t][key], rtol=loss_tol, atol=loss_tol)
+            torch.testing.assert_close(outs[t]["real_logits"][k], single[t]["real_logits"],
+                                       rtol=loss_tol, atol=loss_tol)
+        for net, stacked in ((trainer.g, pop.G), (trainer.d, pop.D)):
+            mine = stacked.member_state(k)
+            for name, value in net.state_dict().items():
+                torch.testing.assert_close(mine[name], value, rtol=weight_tol, atol=weight_tol,
+                                           msg=lambda m: f"member {k} {name}: {m}")
+    return pop
+
+
+def test_population_of_one_equals_the_single_run(ring8):
+    spec = RunSpec(dataset="ring8", loss="ns", seed=3, device="cpu", batch_size=32)
+    _compare([spec], ring8, 5, loss_tol=1e-5, weight_tol=1e-5)
+
+
+def test_members_of_four_match_their_single_runs(mnist):
+    # dcgan28: batch norm in G and D, dropout in D (each member's masks from its own
+    # stream), grouped convolutions; each member its own seed, learning rates and betas
+    specs = [RunSpec(dataset="mnist", loss="ns", seed=s, device="cpu", batch_size=8,
+                     lr_d=2e-4 * (1 + s), lr_g=1e-4 * (1 + s), beta1=0.5 - 0.1 * s, beta2=0.99 + 0.002 * s)
+             for s in range(4)]
+    _compare(specs, mnist, 3, loss_tol=1e-4, weight_tol=1e-3)
+
+
+def test_members_wgan_gp_conditional(mnist):
+    specs = [RunSpec(dataset="mnist", loss="wgan-gp", seed=s, device="cpu", batch_size=8, conditional=True)
+             for s in range(2)]
+    _compare(specs, mnist, 2, loss_tol=1e-4, weight_tol=1e-3)
+
+
+@pytest.fixture
+def float64(monkeypatch):
+    """The whole computation in float64, where rounding no longer hides a difference. The
+    single run casts network outputs to float32 (a no-op in fp32 runs): not here."""
+    monkeypatch.setattr(Trainer, "_G", lambda self, z, y: self._g_fwd(z, y))
+    monkeypatch.setattr(Trainer, "_D", lambda self, x, y: self._d_fwd(x, y))
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def _packable_regularizers():
+    out = []
+    for name in list_regularizers():
+        spec = RunSpec(dataset="ring8", loss="lsgan", regularizers=name, device="cpu")
+        try:
+            res = resolve(spec)
+        except Exception:
+            continue
+        if refusal(res) is None:
+            out.append(name)
+    return out
+
+
+@pytest.mark.parametrize("loss", list_losses())
+def test_every_objective_is_the_single_runs_computation(loss, ring8, float64):
+    data = get_dataset("ring8", train=True, seed=0, limit=2000)
+    data.x = data.x.double()
+    specs = [RunSpec(dataset="ring8", loss=loss, seed=s, device="cpu", batch_size=16,
+                     lr_d=1e-4 * (1 + s), **({"clip": 0.01 * (1 + s)} if loss == "wgan" else {}))
+             for s in range(2)]
+    _compare(specs, data, 3, loss_tol=1e-9, weight_tol=1e-9)
+
+
+def test_every_packable_regularizer_is_the_single_runs_computation(ring8, float64):
+    data = get_dataset("ring8", train=True, seed=0, limit=2000)
+    data.x = data.x.double()
+    names = _packable_regularizers()
+    assert {"gp", "soft-labels", "noisy-labels", "instance-noise", "g-dropout", "one-sided-smoothing"} <= set(names)
+    for name in names:
+        extra = {"reg_params": {"gp.weight": 5.0}} if name == "gp" else {}
+        specs = [RunSpec(dataset="ring8", loss="lsgan", regularizers=name, seed=s, device="cpu",
+                         batch_size=16, **(extra if s else {})) for s in range(2)]
+        _compare(specs, data, 2, loss_tol=1e-9, weight_tol=1e-9)
+
+
+def test_refusals_name_their_reason():
+    cases = {
+        "spectral-norm": RunSpec(dataset="ring8", regularizers="spectral-norm", device="cpu"),
+        "Maxout": RunSpec(dataset="ring8", backbone="mlp-pacgan", device="cpu"),
+        "bf16": RunSpec(dataset="ring8", precision="bf16", device="cpu"),
+        "wall-clock": RunSpec(dataset="ring8", wall_budget_s=3.0, device="cpu"),
+    }
+    for word, spec in cases.items():
+        why = refusal(spec)
+        assert why and word in why, (word, why)
+    assert refusal(RunSpec(dataset="mnist", device="cpu")) is None
+    with pytest.raises(PackRefused, match="differ"):
+        check_packable([resolve(RunSpec(dataset="ring8", device="cpu", batch_size=b)) for b in (32, 64)])
+    with pytest.raises(PackRefused, match="twice"):
+        check_packable([resolve(RunSpec(dataset="ring8", device="cpu"))] * 2)
+
+
+def test_a_diverging_member_stops_alone(tmp_path):
+    specs = [RunSpec(dataset="ring8", loss="ns", seed=s, device="cpu", steps=30, log_every=10,
+                     checkpoint_every=10, batch_size=32, lr_d=1e38 if s == 1 else 2e-4) for s in range(3)]
+    dirs = [tmp_path / "pop" / s.run_id() for s in specs]
+    results = train_population(specs, dirs, artifacts=False)
+    single = train_run(specs[1], tmp_path / "single", artifacts=False)
+    assert single.status == DIVERGED
+    assert [r.status for r in results] == [OK, DIVERGED, OK]
+    assert results[1].diverged_step == single.diverged_step and results[1].steps == single.steps
+    assert results[0].steps == results[2].steps == 30
+    stored = read_result(dirs[1])
+    assert stored.status == DIVERGED and stored.resolved[POPULATION]["size"] == 3
+    # the diverged member's log ends at its step, as its single run's does
+    assert (dirs[1] / LOG_CSV).read_text().splitlines()[-1].split(",")[0] == str(single.diverged_step)
+
+
+def test_members_are_ordinary_run_folders(tmp_path, ring8):
+    specs = [RunSpec(dataset="ring8", loss="hinge", seed=s, device="cpu", steps=12, log_every=4,
+                     checkpoint_every=6, batch_size=32) for s in range(2)]
+    dirs = [tmp_path / s.run_id() for s in specs]
+    results = train_population(specs, dirs)
+    for spec, run_dir, result in zip(specs, dirs, results):
+        for name in (SPEC_JSON, RESULT_JSON, LOG_CSV, CHECKPOINT, "samples.png", "curves.png"):
+            assert (run_dir / name).is_file(), name
+        assert result.status == OK and result.resolved[POPULATION]["id"].startswith("pop-")
+        run = load_run(run_dir)
+        assert run.spec.run_id() == spec.run_id()
+        assert run.generate(5).shape == (5, 2)
+        state = read_checkpoint(run_dir / CHECKPOINT)
+        assert state["step"] == 12 and state["run_id"] == spec.run_id()
+        rows = (run_dir / LOG_CSV).read_text().splitlines()
+        assert [r.split(",")[0] for r in rows[1:]] == ["4", "8", "12"]
+    # a finished member is not trained again
+    again = train_population(specs, dirs)
+    assert [r.wall_s for r in again] == [r.wall_s for r in results]
+
+
+def _checkpoints(dirs):
+    return [read_checkpoint(d / CHECKPOINT) for d in dirs]
+
+
+def _assert_same_states(a, b):
+    for sa, sb in zip(a, b):
+        assert sa["step"] == sb["step"]
+        for net in ("g", "d"):
+            for name, value in sa[net].items():
+                assert torch.equal(value, sb[net][name]), (net, name)
+        assert torch.equal(sa["noise_gen"], sb["noise_gen"])
+
+
+_KILL_SCRIPT = """
+import os, signal, sys
+from gan_zoo import population as P
+from gan_zoo.spec import RunSpec
+
+writes = []
+save = P.Population.save_checkpoint
+
+
+def save_then_die(self, member):  # SIGKILL right after the {n}th checkpoint write
+    save(self, member)
+    writes.append(member)
+    if len(writes) == {n}:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+P.Population.save_checkpoint = save_then_die
+specs = [RunSpec(dataset="ring8", loss="ns", seed=s, device="cpu", steps={steps}, log_every=10,
+                 checkpoint_every=10, batch_size=32) for s in range(3)]
+P.train_population(specs, [sys.argv[1] + "/" + s.run_id() for s in specs], artifacts=False)
+"""
+
+
+@pytest.mark.parametrize("writes", [7])  # mid-set: member 0 at step 30, the others at 20
+def test_sigkill_then_resume_continues_every_member_bitwise(tmp_path, writes):
+    steps = 40
+    specs = [RunSpec(dataset="ring8", loss="ns", seed=s, device="cpu", steps=steps, log_every=10,
+                     checkpoint_every=10, batch_size=32) for s in range(3)]
+    ref_dirs = [tmp_path / "ref" / s.run_id() for s in specs]
+    train_population(specs, ref_dirs, artifacts=False)
+    out = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", _KILL_SCRIPT.format(steps=steps, n=writes), str(out)],
+                          cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    dirs = [out / s.run_id() for s in specs]
+    steps_at_kill = [read_checkpoint(d / CHECKPOINT)["step"] for d in dirs]
+    assert steps_at_kill == ([20, 20, 20] if writes == 6 else [30, 20, 20])
+    results = train_population(specs, dirs, artifacts=False)
+    assert [r.status for r in results] == [OK] * 3
+    _assert_same_states(_checkpoints(dirs), _checkpoints(ref_dirs))
+    for d, r in zip(dirs, ref_dirs):
+        assert [row.split(",")[:7] for row in (d / LOG_CSV).read_text().splitlines()] == \
+            [row.split(",")[:7] for row in (r / LOG_CSV).read_text().splitlines()]
+
+
+def test_members_at_different_steps_catch_up(tmp_path):
+    specs = [RunSpec(dataset="ring8", loss="lsgan", seed=s, device="cpu", steps=30, log_every=5,
+                     checkpoint_every=10, batch_size=32) for s in range(2)]
+    ref = [tmp_path / "ref" / s.run_id() for s in specs]
+    train_population(specs, ref, artifacts=False)
+    dirs = [tmp_path / "staggered" / s.run_id() for s in specs]
+    for d, s in zip(dirs, specs):
+        d.mkdir(parents=True)
+    Population(specs, run_dirs=dirs).run(until=10)  # both at 10
+    first = Population([specs[0]], run_dirs=dirs[:1], states=_checkpoints(dirs[:1]))
+    first.run(until=20)  # member 0 ahead at 20, as after a kill between two writes
+    results = train_population(specs, dirs, artifacts=False)
+    assert [r.steps for r in results] == [30, 30]
+    for a, b in zip(_checkpoints(dirs), _checkpoints(ref)):
+        for net in ("g", "d"):
+            for name, value in a[net].items():
+                torch.testing.assert_close(value, b[net][name], rtol=1e-6, atol=1e-6)
+    for d, r in zip(dirs, ref):
+        assert (d / LOG_CSV).read_text().splitlines()[0] == (r / LOG_CSV).read_text().splitlines()[0]
+        assert len((d / LOG_CSV).read_text().splitlines()) == len((r / LOG_CSV).read_text().splitlines())
