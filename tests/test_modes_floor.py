@@ -2,6 +2,8 @@
 (one high-quality sample covers a mode) is kept as ``modes_published``; the headline
 ``modes`` is one that a uniform spray or a line tracer cannot pass."""
 
+import math
+
 import pytest
 import torch
 
@@ -102,3 +104,49 @@ def test_thresholds_scale_with_the_sample_count_and_reject_bad_levels():
         modes.mode_thresholds(centres, sigma, 2500, level=1.5)
     with pytest.raises(GanZooError):
         modes.dataset_noise_floor("mnist")
+
+
+def _old_run(root, name, dataset, modes_old, samples=None):
+    """A run folder scored before the noise-floor rule (no modes_published)."""
+    import json
+
+    import numpy as np
+
+    d = root / "runs" / name
+    d.mkdir(parents=True)
+    (d / "result.json").write_text(json.dumps({"run_id": name, "status": "ok", "steps": 10}))
+    (d / "spec.json").write_text(json.dumps({"dataset": dataset, "loss": "ns", "seed": 0,
+                                             "regularizers": "none", "batch_size": 64}))
+    (d / "metrics.json").write_text(json.dumps({keys.MODES: modes_old, keys.HQ_FRAC: 0.5,
+                                                keys.MODE_KL: 0.1, keys.MODES_TOTAL: 25,
+                                                keys.EVAL_SAMPLES: N, keys.EVAL_PROTOCOL: "protocol"}))
+    if samples is not None:
+        np.savez_compressed(d / "samples.npz", x=np.asarray(samples, dtype=np.float32))
+    return d
+
+
+def test_tables_rescore_old_mixture_runs_from_their_samples(tmp_path):
+    from gan_zoo.bench.tables import collect_runs
+
+    centres, sigma = _info("grid25")
+    _old_run(tmp_path, "grid25-ns-none-s0-a", "grid25", 23, modes.uniform_spray(centres, sigma, N))
+    _old_run(tmp_path, "grid25-ns-none-s1-b", "grid25", 19)  # no samples kept
+    runs, _ = collect_runs([tmp_path])
+    spray = runs[runs["run_id"] == "grid25-ns-none-s0-a"].iloc[0]
+    assert spray[keys.MODES] == 0 and spray[keys.MODES_PUBLISHED] >= 20
+    assert spray[keys.HQ_FRAC] == 0.5  # the scored draw's own figures stay
+    assert "rescored on samples.npz" in spray[keys.EVAL_PROTOCOL]
+    bare = runs[runs["run_id"] == "grid25-ns-none-s1-b"].iloc[0]
+    assert math.isnan(bare[keys.MODES])  # not measured
+    assert bare[keys.MODES_PUBLISHED] == 19  # grid25's old rule was the published one
+
+
+def test_the_report_shows_the_noise_floor_under_a_mixture_table(tmp_path):
+    from gan_zoo.bench.report import rebuild
+
+    centres, sigma = _info("grid25")
+    for s in range(2):
+        _old_run(tmp_path, f"grid25-ns-none-s{s}-x{s}", "grid25", 3, _some_modes("grid25", [0, 1, 2], N, seed=s))
+    text = (rebuild(tmp_path)["report"]).read_text()
+    assert "| noise floor: uniform spray |" in text and "| noise floor: line tracer |" in text
+    assert "23.1" in text and "16.0" in text

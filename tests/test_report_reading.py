@@ -153,13 +153,14 @@ def test_plot_titles_promise_intervals_only_with_seeds(tmp_path, monkeypatch):
     titles.clear()
     three = runs_table(3, losses=["ns", "wgan"])
     plots.plot_metric_by_objective(three, summarize(three), tmp_path)
-    assert any("95% bootstrap CI of the mean" in t for t in titles)
+    assert any("95% bootstrap CI of the median" in t for t in titles)
 
 
 def _ring_runs() -> pd.DataFrame:
     runs = runs_table(3, losses=["ns", "hinge"])
     runs[C.DATASET] = "ring8"
-    runs[keys.MODES] = [5.0, 7.0, 6.0, 8.0, 8.0, 8.0]
+    runs[keys.MODES_PUBLISHED] = [5.0, 7.0, 6.0, 8.0, 8.0, 8.0]
+    runs[keys.MODES] = [4.0, 6.0, 5.0, 8.0, 8.0, 7.0]
     runs[keys.HQ_FRAC] = [0.9, 0.95, 0.99, 0.5, 0.6, 0.7]
     runs.loc[2, C.STATUS] = C.DIVERGED  # a diverged seed is not "ours"
     return runs
@@ -170,8 +171,10 @@ def test_published_figures_sit_beside_ours_with_source_and_setup(tmp_path):
 
     table = published_table(_ring_runs())
     assert set(table["objective"]) == {"minimax", "ns"}  # PacGAN's plain GAN: our two standard forms
-    row = table[(table["objective"] == "ns") & (table["figure"] == "modes covered")].iloc[0]
+    row = table[(table["objective"] == "ns") & (table["figure"] == "modes covered (published rule)")].iloc[0]
     assert row["published"] == "6.3" and row["ours"] == "6 [5-7] (2 seeds)"
+    # the published rule's noise floor sits beside it: junk points pass it too
+    assert row["noise floor (2,500 junk points)"] == "uniform spray 6.5, line tracer 8.0"
     assert "PacGAN" in row["source"] and "2,500 samples" in row["setup"]
     hq = table[(table["objective"] == "ns") & (table["figure"] == "high-quality share")].iloc[0]
     assert hq["published"] == "0.982" and hq["ours"] == "0.925 [0.9-0.95] (2 seeds)"

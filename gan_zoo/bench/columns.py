@@ -97,7 +97,7 @@ CURVE_LOG_ROWS = 100
 #: The in-training score points (the run folder's CURVE_CSV) in curves.csv: FID (modes
 #: and high-quality share for 2-D mixtures) and the training seconds at each point.
 CURVE_WALL_S = "curve_wall_s"
-SCORE_CURVE_METRICS = [keys.FID, keys.MODES, keys.HQ_FRAC]
+SCORE_CURVE_METRICS = [keys.FID, keys.MODES, keys.MODES_PUBLISHED, keys.HQ_FRAC]
 
 
 # -- settings: a configuration's regularizers and swept values, for people -----------------

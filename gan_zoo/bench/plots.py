@@ -73,14 +73,30 @@ def _primary_metric(dataset: str, summary_sub: pd.DataFrame) -> str | None:
 # -- metric by objective ---------------------------------------------------------------------
 
 
+def _medians(runs_df: pd.DataFrame, dataset: str, metric: str) -> pd.DataFrame:
+    """Per configuration of ``dataset``: median of ``metric`` over the ok seeds, the 95%
+    percentile-bootstrap interval of the median (NaN with fewer than 2 seeds) and n."""
+    from gan_zoo.bench.stats import bootstrap_ci
+
+    ok = runs_df[(runs_df[C.DATASET] == dataset) & (runs_df[C.STATUS] == C.OK)]
+    rows = []
+    for (loss, regs, params), g in ok.groupby([C.LOSS, C.REGULARIZERS, C.PARAMS], sort=True):
+        v = pd.to_numeric(g[metric], errors="coerce").dropna().to_numpy(float)
+        if v.size == 0:
+            continue
+        lo, hi = bootstrap_ci(v, statistic=np.median)
+        rows.append({C.LOSS: loss, C.REGULARIZERS: regs, C.PARAMS: params, "median": float(np.median(v)),
+                     "lo": lo, "hi": hi, "n": int(v.size)})
+    return pd.DataFrame(rows, columns=[C.LOSS, C.REGULARIZERS, C.PARAMS, "median", "lo", "hi", "n"])
+
+
 def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
                              out_dir) -> list[Path] | None:
-    """Per dataset: mean of its rank metric (FID, or modes for mixtures) per configuration,
-    with the summary's 95% bootstrap CI as error bars where there is one (2+ seeds) and
-    each seed as a dot, best first; the title says which intervals exist.
-
-    Bars and error bars come from ``summary_df`` so the figure and the table agree exactly.
-    """
+    """Per dataset: the median over seeds of its rank metric (FID, or modes for mixtures)
+    per configuration, with the 95% percentile-bootstrap interval of the median where
+    there are 2+ seeds, and each seed as a dot, best first; the title names the statistic
+    and which intervals exist. Medians, because the readings and tests speak of medians:
+    a mean bar can sit where no seed lies (a bimodal objective)."""
     if not _has(summary_df, C.DATASET) or not _has(runs_df, C.STATUS):
         return None
     paths = []
@@ -88,28 +104,31 @@ def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
         metric = _primary_metric(dataset, sub)
         if metric is None:
             continue
-        mean, lo, hi = (C.stat_column(metric, s) for s in ("mean", "ci_low", "ci_high"))
-        sub = sub[sub[mean].notna()].copy()
-        one_setting = sub[[C.REGULARIZERS, C.PARAMS]].drop_duplicates().shape[0] == 1
-        sub["label"] = [loss if one_setting else f"{loss} | {C.setting_label(r, p)}"
-                        for loss, r, p in zip(sub[C.LOSS], sub[C.REGULARIZERS], sub[C.PARAMS])]
-        labels = list(sub["label"])
+        med = _medians(runs_df, dataset, metric)
+        if med.empty:
+            continue
+        ascending = metric not in C.HIGHER_IS_BETTER
+        med = med.sort_values(["median", C.LOSS], ascending=[ascending, True], kind="stable")
+        one_setting = med[[C.REGULARIZERS, C.PARAMS]].drop_duplicates().shape[0] == 1
+        med["label"] = [loss if one_setting else f"{loss} | {C.setting_label(r, p)}"
+                        for loss, r, p in zip(med[C.LOSS], med[C.REGULARIZERS], med[C.PARAMS])]
+        labels = list(med["label"])
         runs = runs_df[(runs_df[C.DATASET] == dataset) & (runs_df[C.STATUS] == C.OK)
                        & runs_df[metric].notna()]
-        runs = runs.merge(sub[[C.LOSS, C.REGULARIZERS, C.PARAMS, "label"]],
+        runs = runs.merge(med[[C.LOSS, C.REGULARIZERS, C.PARAMS, "label"]],
                           on=[C.LOSS, C.REGULARIZERS, C.PARAMS])
 
         with sns.axes_style(_STYLE):
             fig = _figure(7.5, 1.4 + 0.38 * len(labels))
             ax = fig.subplots()
-        sns.barplot(data=sub, x=mean, y="label", order=labels, hue=C.LOSS, dodge=False,
+        sns.barplot(data=med, x="median", y="label", order=labels, hue=C.LOSS, dodge=False,
                     errorbar=None, legend=False, ax=ax, palette="tab10", alpha=0.8)
-        has_ci = sub[lo].notna().to_numpy()
+        has_ci = med["lo"].notna().to_numpy()
         if has_ci.any():
             y = np.arange(len(labels))[has_ci]
-            m = sub[mean].to_numpy()[has_ci]
-            err = np.vstack([m - sub[lo].to_numpy()[has_ci], sub[hi].to_numpy()[has_ci] - m])
-            ax.errorbar(m, y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
+            m = med["median"].to_numpy()[has_ci]
+            err = np.vstack([m - med["lo"].to_numpy()[has_ci], med["hi"].to_numpy()[has_ci] - m])
+            ax.errorbar(m, y, xerr=np.clip(err, 0, None), fmt="none", ecolor="black", capsize=3, lw=1)
         if not runs.empty:
             # seaborn jitters with numpy's global generator: a fixed seed (the caller's
             # state restored after) makes a rebuilt report's figure byte-identical
@@ -123,14 +142,14 @@ def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
         ax.set_xlabel(_metric_label(metric))
         ax.set_ylabel("")
         if has_ci.all():
-            what = "mean, 95% bootstrap CI of the mean; dots: seeds"
+            what = "bar: median over seeds, 95% bootstrap CI of the median; dots: seeds"
         elif has_ci.any():
-            what = "mean; 95% bootstrap CI where there are 2+ seeds; dots: seeds"
-        elif int(sub[C.stat_column(metric, "n")].max()) <= 1:
+            what = "bar: median over seeds; 95% bootstrap CI of the median where there are 2+ seeds; dots: seeds"
+        elif int(med["n"].max()) <= 1:
             what = "single-seed snapshot: one run each, no interval"
         else:
-            what = "mean; dots: seeds; no interval"
-        ax.set_title(f"{dataset}: {C.METRIC_LABELS.get(metric, metric)} by objective ({what})",
+            what = "bar: median over seeds; dots: seeds; no interval"
+        ax.set_title(f"{dataset}: {C.METRIC_LABELS.get(metric, metric)} by objective\n({what})",
                      fontsize=10)
         paths.append(_save(fig, out_dir, f"{metric}-by-objective-{_slug(dataset)}.png"))
     return paths or None
@@ -139,10 +158,11 @@ def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
 # -- heatmap ---------------------------------------------------------------------------------
 
 
-def plot_heatmaps(summary_df: pd.DataFrame, out_dir) -> list[Path] | None:
-    """Per dataset: objective x regularizer grid of the mean rank metric, one panel per
-    swept parameter setting. Blank cells are combinations without an ok run (skipped,
-    diverged or failed)."""
+def plot_heatmaps(summary_df: pd.DataFrame, out_dir, runs_df: pd.DataFrame | None = None) -> list[Path] | None:
+    """Per dataset: objective x regularizer grid of the rank metric, one panel per swept
+    parameter setting: the median over ok seeds when ``runs_df`` is given (the statistic
+    the readings use), else the summary's mean; the title and colour bar say which.
+    Blank cells are combinations without an ok run (skipped, diverged or failed)."""
     if not _has(summary_df, C.DATASET):
         return None
     paths = []
@@ -151,6 +171,13 @@ def plot_heatmaps(summary_df: pd.DataFrame, out_dir) -> list[Path] | None:
         if metric is None:
             continue
         mean = C.stat_column(metric, "mean")
+        stat = "mean"
+        if runs_df is not None and _has(runs_df, C.DATASET, C.STATUS, metric):
+            med = _medians(runs_df, dataset, metric)
+            if not med.empty:
+                sub = sub.merge(med[[C.LOSS, C.REGULARIZERS, C.PARAMS, "median"]],
+                                on=[C.LOSS, C.REGULARIZERS, C.PARAMS], how="left")
+                mean, stat = "median", "median"
         params_values = sorted(sub[C.PARAMS].unique())
         losses = sorted(sub[C.LOSS].unique())
         regs = sorted(sub[C.REGULARIZERS].unique(), key=lambda r: (r != "none", r))
@@ -168,11 +195,11 @@ def plot_heatmaps(summary_df: pd.DataFrame, out_dir) -> list[Path] | None:
                 ax.set_axis_off()
                 continue
             sns.heatmap(grid, annot=True, fmt=".3g", cmap=cmap, ax=ax, linewidths=0.5,
-                        cbar_kws={"label": _metric_label(metric)})
+                        cbar_kws={"label": f"{stat} over seeds: {_metric_label(metric)}"})
             ax.set_xlabel("regularizers")
             ax.set_ylabel("objective")
             title = dataset if params == "{}" else f"{dataset}, {_params_slug(params)}"
-            ax.set_title(f"{title}: mean {C.METRIC_LABELS.get(metric, metric)}", fontsize=10)
+            ax.set_title(f"{title}: {stat} {C.METRIC_LABELS.get(metric, metric)} over seeds", fontsize=10)
             ax.tick_params(axis="x", labelrotation=30)
         paths.append(_save(fig, out_dir, f"heatmap-{metric}-{_slug(dataset)}.png"))
     return paths or None
@@ -312,21 +339,96 @@ def _panel_title(row: pd.Series, extra: str = "") -> str:
     return title + extra
 
 
-def _panels(n: int, panel: float, aspect: float = 1.0, extra_h: float = 0.6):
-    """A grid of ``n`` panels, 5 per row; ``aspect`` = height / width of one panel."""
-    ncols = min(5, n)
+def _panels(n: int, panel: float, aspect: float = 1.0, extra_h: float = 0.6, ncols: int = 5,
+            title_lines: int = 1):
+    """A grid of ``n`` panels, ``ncols`` per row; ``aspect`` = height / width of one panel;
+    ``title_lines``: lines of each panel's caption (room is left for them)."""
+    ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig = _figure(panel * ncols, panel * aspect * nrows + 0.3 * nrows + extra_h)
+    fig = _figure(panel * ncols, panel * aspect * nrows + 0.3 * title_lines * nrows + extra_h)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax in axes[n:]:
         ax.set_axis_off()
     return fig, axes
 
 
+def _extremes(sub: pd.DataFrame, metric: str | None, filename: str) -> list[tuple[str, pd.Series, bool, str]]:
+    """The best and the worst ok seed of one objective by ``metric`` (ties: lower seed):
+    ``[(role, row, has_file, note)]``; one entry when every seed ties. When neither
+    seed's file was kept, the kept representative (seed 0, else the first ok seed) with a
+    note giving its rank and saying so; without a metric value, the representative."""
+    ok = sub[sub[C.STATUS] == C.OK]
+    if metric is not None and metric in ok and ok[metric].notna().any():
+        ok = ok[ok[metric].notna()].assign(_v=pd.to_numeric(ok[metric], errors="coerce"))
+        higher = metric in C.HIGHER_IS_BETTER
+        order = ok.sort_values(["_v", C.SEED], ascending=[not higher, True], kind="stable")
+        best = order.iloc[0]
+        worst = ok.sort_values(["_v", C.SEED], ascending=[higher, True], kind="stable").iloc[0]
+        picks = [("best", best), ("worst", worst)]
+        if ok["_v"].nunique() == 1:
+            picks = [("all seeds tie,", best)]
+        if len(ok) == 1:
+            picks = [("only seed", best)]
+    else:
+        row = _representative(sub, filename)
+        if row is None:
+            return []
+        return [("seed", row, True, "")]
+    out = [(role, row, _kept(row, filename)) for role, row in picks]
+    if len(out) > 1 and not any(has for _, _, has in out):  # neither grid kept: say so on a kept seed
+        row = _representative(sub, filename)
+        if row is not None:
+            ranked = list(ok.sort_values(["_v", C.SEED], ascending=[not higher, True], kind="stable")[C.RUN_ID])
+            where = (f"rank {ranked.index(row[C.RUN_ID]) + 1} of {len(ranked)}; "
+                     if row[C.RUN_ID] in ranked else "")
+            note = (f"{where}best (seed {int(best[C.SEED])}) and worst (seed {int(worst[C.SEED])}) "
+                    "grids not kept")
+            return [("kept", row, True, note)]
+    return [(role, row, has, "") for role, row, has in out]
+
+
+def _kept(row: pd.Series, filename: str) -> bool:
+    d = row[C.RUN_DIR]
+    return isinstance(d, str) and bool(d) and (Path(d) / filename).is_file()
+
+
+def _pick_caption(loss: str, role: str, row: pd.Series, metric: str | None, note: str = "") -> str:
+    seed = "" if pd.isna(row[C.SEED]) else f"seed {int(row[C.SEED])}"
+    head = f"{loss}: {role} {seed}".replace("seed seed", "seed").strip()
+    if row[C.STATUS] != C.OK:
+        head += f" ({row[C.STATUS]})"
+    if metric is not None and not pd.isna(row.get(metric, math.nan)):
+        head += f"\n{C.METRIC_LABELS.get(metric, metric)} {_fmt(row[metric])}"
+    return head + (f"\n({note})" if note else "")
+
+
+def _fmt(v) -> str:
+    from gan_zoo.bench.reading import fmt_number
+
+    return fmt_number(float(v))
+
+
+def _not_kept(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, wrap=True, transform=ax.transAxes,
+            color="dimgray")
+    ax.set_axis_off()
+
+
+def _study_metric(summary_df: pd.DataFrame | None, runs: pd.DataFrame, dataset: str) -> str | None:
+    if _has(summary_df, C.DATASET):
+        sub = summary_df[summary_df[C.DATASET] == dataset]
+        if not sub.empty:
+            return _primary_metric(dataset, sub)
+    by = C.rank_metrics(dataset, {m for m in keys.METRIC_COLUMNS if m in runs and runs[m].notna().any()})
+    return by[0] if by else None
+
+
 def plot_sample_grids(runs_df: pd.DataFrame, out_dir,
                       summary_df: pd.DataFrame | None = None) -> list[Path] | None:
-    """Per image dataset and setting: each objective's samples.png side by side, titled by
-    objective, best ranked first (seed 0's run, or the first ok seed)."""
+    """Per image dataset and setting: the samples.png of each objective's best and worst
+    seed by the study's score (FID), side by side, objectives best ranked first, each
+    panel captioned with objective, seed and score. A seed whose grid was not kept gets a
+    panel saying so instead of another seed's grid."""
     import matplotlib.image as mpimg
 
     if not _has(runs_df, C.RUN_DIR, C.DATASET):
@@ -335,20 +437,29 @@ def plot_sample_grids(runs_df: pd.DataFrame, out_dir,
     paths = []
     for (dataset, regs, params), sub in images.groupby(
             [C.DATASET, C.REGULARIZERS, C.PARAMS], sort=True):
-        chosen = {loss: _representative(g, C.SAMPLES_PNG) for loss, g in sub.groupby(C.LOSS)}
-        chosen = {k: v for k, v in chosen.items() if v is not None}
+        metric = _study_metric(summary_df, sub, dataset)
+        chosen = {loss: _extremes(g, metric, C.SAMPLES_PNG) for loss, g in sub.groupby(C.LOSS)}
+        chosen = {k: v for k, v in chosen.items() if any(p[2] for p in v)}
         if not chosen:
             continue
         order = _objective_order(summary_df, dataset, regs, params, list(chosen))
-        grids = {loss: mpimg.imread(Path(chosen[loss][C.RUN_DIR]) / C.SAMPLES_PNG) for loss in order}
-        first = grids[order[0]]
-        fig, axes = _panels(len(order), 2.6, aspect=first.shape[0] / first.shape[1])
-        for ax, loss in zip(axes, order):
-            row = chosen[loss]
-            ax.imshow(grids[loss], cmap="gray", interpolation="nearest")
-            ax.set_title(_panel_title(row), fontsize=9)
-            ax.set_axis_off()
-        fig.suptitle(f"{dataset}, {C.setting_prose(regs, params)}: samples by objective", fontsize=10)
+        panels = [(loss, *pick) for loss in order for pick in chosen[loss]]
+        first = next(mpimg.imread(Path(row[C.RUN_DIR]) / C.SAMPLES_PNG) for _, _, row, has, _ in panels if has)
+        notes = any(note for *_, note in panels)
+        fig, axes = _panels(len(panels), 3.2 if notes else 2.9, aspect=first.shape[0] / first.shape[1],
+                            ncols=4, title_lines=4 if notes else 2)
+        for ax, (loss, role, row, has, note) in zip(axes, panels):
+            caption = _pick_caption(loss, role, row, metric, note)
+            if has:
+                ax.imshow(mpimg.imread(Path(row[C.RUN_DIR]) / C.SAMPLES_PNG), cmap="gray",
+                          interpolation="nearest")
+                ax.set_axis_off()
+            else:
+                _not_kept(ax, "sample grid of this seed\nnot kept in the\nshipped run folder")
+            ax.set_title(caption, fontsize=10 if note else 11)
+        fig.suptitle(f"{dataset}, {C.setting_prose(regs, params)}: best and worst seed of each "
+                     f"objective by {C.METRIC_LABELS.get(metric, metric) if metric else 'seed'}",
+                     fontsize=12)
         paths.append(_save(fig, out_dir, f"samples-{_slug(dataset, regs, _params_slug(params))}.png"))
     return paths or None
 
@@ -359,8 +470,10 @@ def _params_slug(params: str) -> str:
 
 def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
                          summary_df: pd.DataFrame | None = None) -> list[Path] | None:
-    """Per 2-D mixture and setting: generated points (samples.npz) of each objective with
-    the true mode centres marked, titled with the run's modes covered and high-quality share."""
+    """Per 2-D mixture and setting: generated points (samples.npz) of each objective's
+    best and worst seed by the headline mode count, with the true mode centres marked,
+    each panel captioned with the run's modes (headline and published rule) and
+    high-quality share."""
     if not _has(runs_df, C.RUN_DIR, C.DATASET):
         return None
     mixtures = runs_df[runs_df[C.DATASET].map(is_points)]
@@ -371,17 +484,36 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
     paths = []
     for (dataset, regs, params), sub in mixtures.groupby(
             [C.DATASET, C.REGULARIZERS, C.PARAMS], sort=True):
-        chosen = {loss: _representative(g, C.SAMPLES_NPZ) for loss, g in sub.groupby(C.LOSS)}
-        chosen = {k: v for k, v in chosen.items() if v is not None}
+        metric = _study_metric(summary_df, sub, dataset)
+        chosen = {loss: _extremes(g, metric, C.SAMPLES_NPZ) for loss, g in sub.groupby(C.LOSS)}
+        chosen = {k: v for k, v in chosen.items() if any(p[2] for p in v)}
         if not chosen:
             continue
         centers = np.asarray(mixture_centers(dataset), dtype=float)
         lim = float(np.abs(centers).max()) + 1.5
         order = _objective_order(summary_df, dataset, regs, params, list(chosen))
+        panels = [(loss, *pick) for loss in order for pick in chosen[loss]]
+        notes = any(note for *_, note in panels)
         with sns.axes_style("white"):
-            fig, axes = _panels(len(order), 2.8, extra_h=0.5)
-        for ax, loss in zip(axes, order):
-            row = chosen[loss]
+            fig, axes = _panels(len(panels), 3.2 if notes else 2.9, extra_h=0.5, ncols=4,
+                                title_lines=5 if notes else 3)
+        for ax, (loss, role, row, has, note) in zip(axes, panels):
+            seed = "" if pd.isna(row[C.SEED]) else f" seed {int(row[C.SEED])}"
+            title = f"{loss}: {role}{seed}".replace("seed seed", "seed")
+            total = row.get(keys.MODES_TOTAL)
+            total = len(centers) if pd.isna(total) else int(total)
+            parts = []
+            if not pd.isna(row.get(keys.MODES, math.nan)):
+                parts.append(f"modes {row[keys.MODES]:.0f}/{total}")
+            if not pd.isna(row.get(keys.MODES_PUBLISHED, math.nan)):
+                parts.append(f"published rule {row[keys.MODES_PUBLISHED]:.0f}")
+            hq = "" if pd.isna(row.get(keys.HQ_FRAC, math.nan)) else f"HQ {100 * row[keys.HQ_FRAC]:.0f}%"
+            caption = (title + ("\n" + ", ".join(parts) if parts else "") + (f"\n{hq}" if hq else "")
+                       + (f"\n({note})" if note else ""))
+            if not has:
+                _not_kept(ax, "points of this seed\nnot kept in the\nshipped run folder")
+                ax.set_title(caption, fontsize=10)
+                continue
             x = _read_samples(Path(row[C.RUN_DIR]) / C.SAMPLES_NPZ)
             # modes as open red rings under the points, so they never hide what G made
             ax.scatter(centers[:, 0], centers[:, 1], marker="o", s=70, facecolors="none",
@@ -393,16 +525,9 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
-            extra = ""
-            if not pd.isna(row.get(keys.MODES, math.nan)):
-                total = row.get(keys.MODES_TOTAL)
-                total = len(centers) if pd.isna(total) else int(total)
-                extra += f"\nmodes {row[keys.MODES]:.0f}/{total}"
-            if not pd.isna(row.get(keys.HQ_FRAC, math.nan)):
-                extra += f", HQ {100 * row[keys.HQ_FRAC]:.0f}%"
-            ax.set_title(_panel_title(row, extra), fontsize=9)
-        fig.suptitle(f"{dataset}, {C.setting_prose(regs, params)}: generated points "
-                     "(red rings: true modes)", fontsize=10)
+            ax.set_title(caption, fontsize=10)
+        fig.suptitle(f"{dataset}, {C.setting_prose(regs, params)}: generated points of each objective's "
+                     "best and worst seed by modes covered (red rings: true modes)", fontsize=12)
         paths.append(_save(fig, out_dir, f"mixture-{_slug(dataset, regs, _params_slug(params))}.png"))
     return paths or None
 
@@ -415,7 +540,7 @@ def plot_all(runs_df: pd.DataFrame, curves_df: pd.DataFrame, summary_df: pd.Data
     """Every figure; keys name the kind, kinds with nothing to draw are left out."""
     made = {
         "metric": plot_metric_by_objective(runs_df, summary_df, out_dir),
-        "heatmap": plot_heatmaps(summary_df, out_dir),
+        "heatmap": plot_heatmaps(summary_df, out_dir, runs_df),
         "curves": plot_curves(runs_df, curves_df, out_dir),
         "score_curves": plot_score_curves(runs_df, curves_df, out_dir),
         "samples": plot_sample_grids(runs_df, out_dir, summary_df),

@@ -60,8 +60,9 @@ N_RESAMPLES = 2000
 
 
 def bootstrap_ci(values: Iterable[float], level: float = 0.95, n_resamples: int = N_RESAMPLES,
-                 seed: int = 0) -> tuple[float, float]:
+                 seed: int = 0, statistic=np.mean) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (``scipy.stats.bootstrap``); NaNs dropped.
+    ``statistic=np.median`` gives the interval of the median (what the plots show).
 
     Fewer than two values give ``(nan, nan)``: one seed says nothing about spread, and
     an interval ``[v, v]`` would read as certainty. Identical values give ``(v, v)``
@@ -75,7 +76,7 @@ def bootstrap_ci(values: Iterable[float], level: float = 0.95, n_resamples: int 
         return (math.nan, math.nan)
     if np.all(x == x[0]):
         return (float(x[0]), float(x[0]))
-    res = bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=level,
+    res = bootstrap((x,), statistic, n_resamples=n_resamples, confidence_level=level,
                     method="percentile", rng=np.random.default_rng(seed))
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))
 

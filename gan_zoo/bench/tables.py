@@ -41,6 +41,15 @@ def write_bench_meta(results_dir: str | os.PathLike, **extra) -> Path:
     return write_json_atomic(Path(results_dir) / C.BENCH_JSON, bench_meta(**extra))
 
 
+#: bench.json field -> (type, what it must be); null is allowed for each
+_BENCH_TYPES = {
+    "format": (int, "an integer"), "curve_points": (int, "an integer"),
+    "wall_seconds": ((int, float), "a number"),
+    **{k: (str, "text") for k in ("gan_zoo_version", "dataset", "budget", "command", "baseline",
+                                   "comparisons", "match", "wall_seconds_from", "preset")},
+}
+
+
 def check_results_format(results_dir: str | os.PathLike) -> dict | None:
     """Read ``bench.json`` and refuse a folder whose layout this version cannot read.
 
@@ -51,6 +60,10 @@ def check_results_format(results_dir: str | os.PathLike) -> dict | None:
     if not path.is_file():
         return None
     meta = read_json(path)
+    for key, value in (meta.items() if isinstance(meta, dict) else ()):
+        allowed = _BENCH_TYPES.get(key)
+        if allowed and not (value is None or (isinstance(value, allowed[0]) and not isinstance(value, bool))):
+            raise GanZooError(f"{path}: {key} is {value!r:.60}, not {allowed[1]}; restore it or remove it")
     fmt = meta.get("format") if isinstance(meta, dict) else None
     if fmt != C.BENCH_FORMAT:
         wrote = meta.get("gan_zoo_version", "unknown") if isinstance(meta, dict) else "unknown"
@@ -88,9 +101,12 @@ def _num(value) -> float:
 
 def _run_row(run_dir: Path) -> dict:
     """One runs.csv row from a finished run folder (it has result.json)."""
-    result = read_json(run_dir / C.RESULT_JSON)
-    spec = read_json(run_dir / C.SPEC_JSON) if (run_dir / C.SPEC_JSON).is_file() else {}
-    metrics = read_json(run_dir / C.METRICS_JSON) if (run_dir / C.METRICS_JSON).is_file() else {}
+    from gan_zoo.runs import read_metrics_file, read_result_file, read_spec_file
+
+    # each file checked field by field: a bad one is one line naming it
+    result = read_result_file(run_dir).to_dict()
+    spec = read_spec_file(run_dir).to_dict() if (run_dir / C.SPEC_JSON).is_file() else {}
+    metrics = read_metrics_file(run_dir) if (run_dir / C.METRICS_JSON).is_file() else {}
     for name, value in ((C.RESULT_JSON, result), (C.SPEC_JSON, spec), (C.METRICS_JSON, metrics)):
         if not isinstance(value, dict):
             raise GanZooError(f"{run_dir / name}: not a JSON object; restore it or remove the run folder")
@@ -128,9 +144,59 @@ def _run_row(run_dir: Path) -> dict:
         row[m] = _num(metrics.get(m))
     for m in C.EVAL_EXTRA_COLUMNS:
         row[m] = metrics.get(m)
+    if row[C.DATASET] and _is_points(row[C.DATASET]) and status == "ok" and keys.MODES_PUBLISHED not in metrics:
+        _rescore_mixture(row, run_dir, metrics)
     for m in C.END_COLUMNS:  # from log.csv, read once per kept run in collect_runs
         row[m] = math.nan
     return row
+
+
+def _is_points(dataset: str) -> bool:
+    from gan_zoo.data import is_points
+
+    try:
+        return is_points(dataset)
+    except GanZooError:  # a dataset this install does not know
+        return False
+
+
+#: eval_protocol note of a 2-D run scored before the noise-floor rule (see _rescore_mixture).
+RESCORED_NOTE = "modes rescored on samples.npz"
+
+
+def _old_rule_was_published(dataset: str, n) -> bool:
+    """Whether a mixture run scored before the noise-floor rule counted modes by PacGAN's
+    single sample: the old threshold was max(1, 1% of n / K)."""
+    from gan_zoo.data import dataset_info
+
+    k = dataset_info(dataset).num_classes
+    return bool(k) and not pd.isna(_num(n)) and 0.01 * _num(n) / k <= 1
+
+
+def _rescore_mixture(row: dict, run_dir: Path, metrics: dict) -> None:
+    """A 2-D run scored before the noise-floor rule (its metrics.json has no
+    ``modes_published``): the headline ``modes`` and ``modes_published`` come from the
+    run's samples.npz (2,500 points of the final generator: another draw than the scored
+    one, so the high-quality share and KL stay those of metrics.json) and the eval_protocol
+    says so. Without samples.npz the headline is not measured (empty), and the published
+    count is metrics.json's own where its old rule was the published one (grid25)."""
+    from gan_zoo.bench.plots import _read_samples
+    from gan_zoo.data import dataset_info
+    from gan_zoo.metrics import modes
+
+    old = row[keys.MODES]
+    row[keys.MODES] = math.nan
+    row[keys.MODES_PUBLISHED] = old if _old_rule_was_published(row[C.DATASET], metrics.get(keys.EVAL_SAMPLES)) \
+        else math.nan
+    path = run_dir / C.SAMPLES_NPZ
+    if not path.is_file():
+        return
+    info = dataset_info(row[C.DATASET])
+    res = modes.mixture_modes(_read_samples(path), info.mixture_centers(), info.sigma)
+    row[keys.MODES] = float(res[keys.MODES])
+    row[keys.MODES_PUBLISHED] = float(res[keys.MODES_PUBLISHED])
+    protocol = row.get(keys.EVAL_PROTOCOL) or "protocol"
+    row[keys.EVAL_PROTOCOL] = f"{protocol}; {RESCORED_NOTE}"
 
 
 def _d_examples(result: dict, spec: dict) -> int | None:
@@ -167,7 +233,21 @@ def _read_log(run_dir: Path) -> pd.DataFrame | None:
     return log.dropna(subset=[C.STEP])
 
 
-def _tidy_log(run_id: str, run_dir: Path, log: pd.DataFrame | None) -> pd.DataFrame | None:
+def _curve_modes_key(run_dir, dataset) -> str | None:
+    """What the ``modes`` of a run's score curve are (see :func:`_read_score_curve`)."""
+    if not isinstance(dataset, str) or not _is_points(dataset):
+        return keys.MODES
+    try:
+        metrics = read_json(Path(run_dir) / C.METRICS_JSON)
+    except (OSError, ValueError, GanZooError):
+        return keys.MODES
+    if not isinstance(metrics, dict) or keys.MODES_PUBLISHED in metrics:
+        return keys.MODES
+    return keys.MODES_PUBLISHED if _old_rule_was_published(dataset, metrics.get(keys.EVAL_SAMPLES)) else None
+
+
+def _tidy_log(run_id: str, run_dir: Path, log: pd.DataFrame | None,
+              legacy_modes: str | None = keys.MODES) -> pd.DataFrame | None:
     """log.csv (at most ``C.CURVE_LOG_ROWS`` rows of it) and the score curve -> tidy rows."""
     if log is None:
         return None
@@ -176,7 +256,7 @@ def _tidy_log(run_id: str, run_dir: Path, log: pd.DataFrame | None) -> pd.DataFr
     tidy = log.melt(id_vars=[C.STEP], value_vars=value_cols, var_name=C.METRIC, value_name=C.VALUE)
     tidy[C.VALUE] = pd.to_numeric(tidy[C.VALUE], errors="coerce")
     tidy.insert(0, C.RUN_ID, run_id)
-    return pd.concat([tidy, _read_score_curve(run_id, run_dir)], ignore_index=True)
+    return pd.concat([tidy, _read_score_curve(run_id, run_dir, legacy_modes)], ignore_index=True)
 
 
 def _end_means(log: pd.DataFrame | None) -> dict[str, float]:
@@ -202,9 +282,13 @@ def _thin(log: pd.DataFrame, rows: int) -> pd.DataFrame:
     return log.iloc[keep]
 
 
-def _read_score_curve(run_id: str, run_dir: Path) -> pd.DataFrame:
+def _read_score_curve(run_id: str, run_dir: Path, legacy_modes: str | None = keys.MODES) -> pd.DataFrame:
     """The in-training score points -> tidy rows: ``fid`` (or modes, hq_frac) and
-    ``curve_wall_s`` (training seconds at the point) per generator step."""
+    ``curve_wall_s`` (training seconds at the point) per generator step.
+
+    ``legacy_modes``: what the file's ``modes`` column means: ``modes`` (scored by the
+    current rule), ``modes_published`` (a run scored before the noise-floor rule, whose
+    old rule was the published one) or None (an old rule that is neither: dropped)."""
     path = Path(run_dir) / C.CURVE_CSV
     empty = pd.DataFrame(columns=C.CURVES_COLUMNS)
     if not path.is_file():
@@ -213,9 +297,14 @@ def _read_score_curve(run_id: str, run_dir: Path) -> pd.DataFrame:
         pts = pd.read_csv(path, on_bad_lines="skip")
     except pd.errors.EmptyDataError:
         return empty
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise GanZooError(f"{path}: not a readable CSV of score points ({type(exc).__name__}); restore it "
+                          "or remove it") from None
     if C.STEP not in pts.columns or pts.empty:
         return empty
     pts = pts.rename(columns={C.WALL_S: C.CURVE_WALL_S})
+    if keys.MODES in pts.columns and legacy_modes != keys.MODES:
+        pts = pts.rename(columns={keys.MODES: legacy_modes}) if legacy_modes else pts.drop(columns=[keys.MODES])
     cols = [c for c in [*C.SCORE_CURVE_METRICS, C.CURVE_WALL_S] if c in pts.columns]
     tidy = pts.melt(id_vars=[C.STEP], value_vars=cols, var_name=C.METRIC, value_name=C.VALUE)
     tidy[C.VALUE] = pd.to_numeric(tidy[C.VALUE], errors="coerce")
@@ -262,11 +351,11 @@ def collect_runs(results_dirs: Iterable[str | os.PathLike]) -> tuple[pd.DataFram
     runs.attrs["incomplete"] = incomplete
 
     logs = []
-    for i, (run_id, run_dir) in enumerate(zip(runs[C.RUN_ID], runs[C.RUN_DIR])):
+    for i, (run_id, run_dir, dataset) in enumerate(zip(runs[C.RUN_ID], runs[C.RUN_DIR], runs[C.DATASET])):
         log = _read_log(run_dir)
         for col, value in _end_means(log).items():
             runs.loc[i, col] = value
-        logs.append(_tidy_log(run_id, run_dir, log))
+        logs.append(_tidy_log(run_id, run_dir, log, _curve_modes_key(run_dir, dataset)))
     logs = [t for t in logs if t is not None and not t.empty]
     curves = (pd.concat(logs, ignore_index=True)[C.CURVES_COLUMNS] if logs
               else pd.DataFrame(columns=C.CURVES_COLUMNS))
