@@ -16,7 +16,7 @@ import pandas as pd
 from gan_zoo import __version__
 from gan_zoo.bench import columns as C
 from gan_zoo.bench.plots import plot_all
-from gan_zoo.bench.published import published_table
+from gan_zoo.bench.published import noise_floor_note, published_table, with_noise_floor
 from gan_zoo.bench.reading import (budget_lines, compute_table, curve_lines, extractor_lines,
                                    fmt_number, setting_lines, tier_map, verdict_lines)
 from gan_zoo.bench.stats import COMPARISONS, fmt_p
@@ -290,7 +290,10 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
         md += [f"## {dataset}", ""]
         if snapshot:
             md += ["Single-seed snapshot: one run per objective; the order is not a ranking.", ""]
-        md.append(markdown_table(_summary_table(sub, runs, tier, snapshot)))
+        note = noise_floor_note(dataset)
+        if note:
+            md += [note, ""]
+        md.append(markdown_table(with_noise_floor(_summary_table(sub, runs, tier, snapshot), dataset, runs)))
         part = stats[stats[C.DATASET] == dataset] if not stats.empty else stats
         part = part[[bool(t) for t in (part[C.MIN_P] * part[C.N_TESTS] <= C.ALPHA)]] if not part.empty else part
         between = part[part[C.COMPARISON] == C.SETTING] if not part.empty else part
