@@ -432,3 +432,62 @@ def test_full_disk_at_the_temporary_names_the_destination(tmp_path, monkeypatch)
         zio.write_text_atomic(tmp_path / "result.json", "{}")
     assert err.value.filename == str(tmp_path / "result.json")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------
+# 4 no process outlives its grid
+
+
+def _session_members(sid: int) -> list[int]:
+    """Live (not zombie) processes of session ``sid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != b"Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_no_worker_outlives_a_killed_driver(how, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "grid"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "gan_zoo.cli", "bench", "--dataset", "ring8", "--budget", "smoke",
+         "--steps", "1000000", "--losses", "ns,hinge", "--workers", "2", "--quiet", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("runs/*/spec.json")):  # the workers are training
+            assert driver.poll() is None, driver.communicate()
+            assert time.monotonic() < deadline, "the grid never started"
+            time.sleep(0.2)
+        assert len(_session_members(driver.pid)) >= 4  # driver, fork server, two workers
+        driver.send_signal(getattr(signal, how))
+        _, err = driver.communicate(timeout=60)
+        deadline = time.monotonic() + 10
+        while _session_members(driver.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_members(driver.pid) == [], "a process of the grid outlived its driver"
+        if how == "SIGTERM":  # ends like Ctrl-C: one line, how far it got, exit 130
+            lines = [ln for ln in err.splitlines() if ln.startswith("gan-zoo:")]
+            assert driver.returncode == 130 and "Traceback" not in err, err
+            assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], err
+    finally:
+        for pid in _session_members(driver.pid):
+            with __import__("contextlib").suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()

@@ -37,13 +37,15 @@ def gpu_slots(device: str, workers: int) -> list[str] | None:
     return [ids[i % len(ids)] for i in range(workers)]
 
 
-def _worker_init(threads: int, slots=None, env: dict | None = None) -> None:
+def _worker_init(threads: int, slots=None, env: dict | None = None, driver: int | None = None) -> None:
     if env is not None:  # a forked worker starts with the fork server's environment: the driver's now
         os.environ.clear()
         os.environ.update(env)
     # Ctrl-C goes to the driver, which stops the pool; workers must not print tracebacks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    if driver is not None:
+        watch_driver(driver)
     take_gpu(slots)
     import torch
 
@@ -65,9 +67,60 @@ def take_gpu(slots) -> str | None:
     return str(gpu)
 
 
+def watch_driver(pid: int, poll_s: float = 0.5):
+    """End this worker as soon as the driver (process ``pid``) ends, however it ends
+    (SIGKILL, SIGTERM, a crash), so no worker trains on, or idles, without its grid.
+
+    A worker's parent is the fork server, not the driver, so the parent-death signal
+    alone does not reach it (and the fork server waits for its workers): a daemon thread
+    waits for the driver instead, on a pidfd where Linux has one (woken the moment the
+    driver exits), else by polling whether the driver is still alive, and then ends the
+    worker with SIGKILL. Returns the thread.
+    """
+    import threading
+
+    def alive() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:  # a driver that died but was not reaped yet is a zombie
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+        except (OSError, IndexError):
+            return True
+
+    def watch() -> None:
+        fd = None
+        if hasattr(os, "pidfd_open"):
+            try:
+                fd = os.pidfd_open(pid)
+            except ProcessLookupError:
+                os.kill(os.getpid(), signal.SIGKILL)
+            except OSError:
+                fd = None
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])  # readable once the driver has exited
+        else:
+            import time
+
+            while alive():
+                time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, name="gan-zoo-driver-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def _die_with_parent() -> None:
-    """On Linux, end this worker when the driver dies (even by SIGKILL), so a re-run never
-    races an orphan for the same run folder."""
+    """On Linux, end this worker when its parent dies (even by SIGKILL): the driver where
+    workers are spawned; where they fork from a server, :func:`watch_driver` watches the
+    driver itself."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -256,7 +309,7 @@ def _new_pool(workers: int, threads: int, slots: list[str] | None = None):
         for gpu in slots[:workers]:
             queue.put(gpu)
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(threads, queue, dict(os.environ)))
+                               initargs=(threads, queue, dict(os.environ), os.getpid()))
 
 
 def _stop(pool) -> None:
