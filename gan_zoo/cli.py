@@ -14,6 +14,7 @@ import click
 
 from gan_zoo.version import __version__
 from gan_zoo.errors import GanZooError
+from gan_zoo.settings import PRECISIONS
 from gan_zoo.options import (data_root_option, dataset_option, device_option, feature_extractor_option,
                              inception_weights_option, sets_option, steps_option)
 
@@ -86,33 +87,39 @@ def losses_command(name: str | None) -> None:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder [default: runs/<run id>]. Re-running into it resumes.")
 @sets_option("KEY=VALUE", "Set any run-spec field, e.g. nz=200, batch_size=128, n_critic=5, width=64 (repeatable).")
-@click.option("--conditional", is_flag=True, help="Condition G and D on the class label (seed 003).")
+@click.option("--conditional", is_flag=True, help="Condition G and D on the class label (Mirza & Osindero 2014, "
+              "arXiv:1411.1784).")
 @data_root_option
 @device_option
-@click.option("--precision", type=click.Choice(["fp32", "tf32", "bf16"]), default=None,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Numeric precision [default: fp32 on the CPU, tf32 on a GPU]; recorded in "
                    "result.json, and part of the run id unless fp32.")
+@click.option("--preset", default=None,
+              help="Start from a paper's configuration (gan_zoo.presets, e.g. pacgan); --set and "
+                   "--steps override its values.")
 def train_command(dataset, loss, regularizers, steps, seed, out, sets, conditional, data_root, device,
-                  precision):
+                  precision, preset):
     """Train one (dataset, objective, regularizers, seed) run into a folder."""
     from pathlib import Path
 
     from gan_zoo.resolve import resolve
     from gan_zoo.runs import BEST50_PNG, CURVES_PNG, LOG_CSV, SAMPLES_PNG, SPEC_JSON
-    from gan_zoo.settings import parse_pairs
-    from gan_zoo.spec import RunSpec
+    from gan_zoo.runspecs import parse_sets, spec_from_options
     from gan_zoo.train import train_run
 
-    base = RunSpec(dataset=dataset, loss=loss, regularizers=regularizers, seed=seed,
-                   conditional=conditional, device=device)
-    if steps is not None:
-        base = base.replace(steps=steps)
-    spec = base.with_overrides(parse_pairs(sets))
-    if precision is not None or "precision" not in dict(parse_pairs(sets)):
-        from gan_zoo.precision import default_precision
-        from gan_zoo.resolve import resolve_device
+    preset_values: dict = {}
+    if preset is not None:
+        from gan_zoo.presets import get_preset
 
-        spec = spec.replace(precision=precision or default_precision(resolve_device(spec.device)))
+        chosen = get_preset(preset)
+        chosen.check_dataset(dataset)
+        preset_values = {**chosen.values, "preset": preset}
+    fields = {**preset_values, "dataset": dataset, "loss": loss, "regularizers": regularizers,
+              "seed": seed, "conditional": conditional, "device": device}
+    if steps is not None:
+        fields["steps"] = steps
+    values = parse_sets(sets)  # --set wins over the preset and --steps
+    spec = spec_from_options({**fields, **values}, set_keys=values, precision=precision)
     res = resolve(spec)
     run_dir = Path(out) if out else Path("runs") / spec.run_id()
     from gan_zoo.data import get_dataset

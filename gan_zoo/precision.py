@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from gan_zoo.accel import Accel
 from gan_zoo.errors import GanZooError
+from gan_zoo.settings import PRECISIONS
 
 __all__ = ["PRECISIONS", "CPU_DEFAULT", "GPU_DEFAULT", "default_precision", "check_precision",
            "accel_for", "set_backend_flags"]
 
-PRECISIONS = ("fp32", "tf32", "bf16")
 #: The CPU default: results and run ids as they always were.
 CPU_DEFAULT = "fp32"
 #: The GPU default: the small DCGANs here are bound by kernel launches, where bf16's

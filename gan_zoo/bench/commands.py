@@ -13,11 +13,14 @@ from pathlib import Path
 
 import click
 
+from gan_zoo.bench.executors import EXECUTOR_NAMES
 from gan_zoo.errors import GanZooError
 from gan_zoo.options import (data_root_option, dataset_option, device_option, feature_extractor_option,
                              inception_weights_option, sets_option, steps_option)
+from gan_zoo.settings import PRECISIONS
+from gan_zoo.spec import MATCH_MODES
 
-__all__ = ["bench_command", "report_command"]
+__all__ = ["bench_command", "report_command", "run_plan"]
 
 
 @click.command("report")
@@ -75,7 +78,7 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @device_option
 @click.option("--workers", type=int, default=None,
               help="Runs in parallel [default: one single-threaded worker per CPU core, one per GPU].")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+@click.option("--executor", type=click.Choice(EXECUTOR_NAMES), default="local", show_default=True,
               help="local: worker processes on this machine; ray: one Ray task per run.")
 @click.option("--ray-address", default=None, help="Address of a running Ray cluster [default: a local one].")
 @click.option("--gpus-per-run", type=float, default=None,
@@ -84,7 +87,7 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @click.option("--runs-per-gpu", type=int, default=None,
               help="Runs sharing each GPU (local workers per GPU; Ray: --gpus-per-run 1/N) [default: 4: "
                    "one small run leaves a GPU mostly idle].")
-@click.option("--precision", type=click.Choice(["fp32", "tf32", "bf16"]), default=None,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Numeric precision of every run [default: fp32 on the CPU, tf32 on a GPU]; in runs.csv "
                    "(train_precision) and part of the run ids unless fp32.")
 @click.option("--eval-samples", type=int, default=None,
@@ -99,7 +102,7 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
               show_default=True, help="baseline: each objective against --baseline; all: every pair.")
 @click.option("--quiet", is_flag=True,
               help="No progress bar and no line per finished run.")
-@click.option("--match", type=click.Choice(["g-steps", "d-steps", "wall"]), default="g-steps",
+@click.option("--match", type=click.Choice(MATCH_MODES), default="g-steps",
               show_default=True,
               help="Compute every objective gets: the budget's generator steps (Lucic/Kurach), the "
                    "same discriminator steps (n_critic=5 -> a fifth of the generator steps), or the "
@@ -107,88 +110,71 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @click.option("--wall-seconds", type=float, default=None,
               help="Training seconds per run under --match wall [default: what an ns run of the "
                    "budget's steps takes here, measured first].")
+@click.option("--preset", default=None,
+              help="Start every run from a paper's configuration (gan_zoo.presets; e.g. pacgan: "
+                   "PacGAN's 2-D networks, optimizer, batch and 400,000 steps); --set and "
+                   "--steps override its values.")
 @click.option("--curve-points", type=int, default=None,
               help="In-training score points per run (FID of 1,000 samples; modes for 2-D "
                    "mixtures); 0 = none [default: 10, none under 200 steps].")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
                   workers, executor, ray_address, gpus_per_run, runs_per_gpu, precision, eval_samples,
                   feature_extractor, inception_weights, no_resume, baseline, comparisons, quiet, match,
-                  wall_seconds, curve_points):
+                  wall_seconds, curve_points, preset):
     """Train and score every objective x regularizer x seed (x --set sweep) combination."""
-    from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list, parse_sweeps
-    from gan_zoo.bench.runner import (DEFAULT_RUNS_PER_GPU, EvalOptions, completed_count, default_workers,
-                                      prepare_out, run_grid)
+    options = dict(locals())  # every option, by name, before anything else is bound here
+    quiet = options.pop("quiet")
+    from gan_zoo.bench.plan import plan_bench
+
+    run_plan(plan_bench(**options), quiet=quiet)
+
+
+def run_plan(plan, *, quiet: bool = False) -> None:
+    """Carry out a checked :class:`~gan_zoo.bench.plan.BenchPlan`: hold its folder, train
+    and score what is not complete, then rebuild the tables and report."""
+    from gan_zoo.bench import runner
+    from gan_zoo.bench.runner import completed_count, prepare_out
     from gan_zoo.bench.tables import write_bench_meta
-    from gan_zoo.resolve import resolve_device
 
-    dev = resolve_device(device)
-    plan = budget_for(budget, dev)
-    for label, value in (("--workers", workers), ("--eval-samples", eval_samples),
-                         ("--runs-per-gpu", runs_per_gpu)):
-        if value is not None and value < 1:
-            raise GanZooError(f"{label} must be a positive integer, got {value}")
-    if gpus_per_run is not None and gpus_per_run < 0:
-        raise GanZooError(f"--gpus-per-run must be >= 0, got {gpus_per_run}")
-    if executor != "ray" and (ray_address or gpus_per_run):
-        raise GanZooError("--ray-address and --gpus-per-run apply to --executor ray only")
-    loss_names = parse_losses(losses)
-    _check_baseline(loss_names, baseline, comparisons)
-    if wall_seconds is not None and (match != "wall" or not wall_seconds > 0):
-        raise GanZooError("--wall-seconds takes a positive number of seconds, with --match wall only")
-    grid_args = dict(dataset=dataset, losses=loss_names, regularizers=parse_regularizer_list(regularizers),
-                     seeds=seeds, sweeps=parse_sweeps(sets), budget=plan, steps=steps, device=device,
-                     curve_points=curve_points)
-    # every user error before anything is written (a wall grid is re-expanded below)
-    items = expand_grid(**grid_args, match="g-steps" if match == "wall" else match)
-    items = _with_precision(items, precision, dev)
-    out = out or Path("results") / f"{dataset.replace(':', '_').replace('/', '_')}-{plan.name}"
-    if runs_per_gpu is not None and not dev.startswith("cuda"):
-        raise GanZooError(f"--runs-per-gpu applies to a GPU device only; this grid runs on {dev}")
-    runs_per_gpu = runs_per_gpu or DEFAULT_RUNS_PER_GPU
-    workers = workers or default_workers(dev, runs_per_gpu)
-    if gpus_per_run is None:
-        gpus_per_run = 1.0 / runs_per_gpu if dev.startswith("cuda") else 0.0
-    evaluation = EvalOptions(samples=eval_samples or plan.samples(dataset),
-                             samples_reason="--eval-samples" if eval_samples else plan.samples_reason(),
-                             feature_extractor=feature_extractor, inception_weights=inception_weights)
-    _check_data(items, data_root, evaluation)
-    _check_specs(items)
-
+    out, evaluation, ex = plan.out, plan.evaluation, plan.executor
     with _bench_lock(out):  # one writer per results folder
-        prepare_out(out, resume=not no_resume)
+        prepare_out(out, resume=plan.resume)
         wall_from = None
-        if match == "wall":
-            wall_from = "--wall-seconds" if wall_seconds else "an ns run of the budget's steps"
-            if not wall_seconds:
-                wall_seconds = _calibrate_wall(grid_args, out, data_root, workers)
-                click.echo(f"--match wall: {wall_seconds:.1f} training seconds per run "
+        if plan.match == "wall":
+            wall_from = "--wall-seconds" if plan.wall_seconds else "an ns run of the budget's steps"
+            if not plan.wall_seconds:
+                seconds = _calibrate_wall(plan.grid_args, out, plan.data_root, ex.workers)
+                click.echo(f"--match wall: {seconds:.1f} training seconds per run "
                            f"(what {wall_from} took here)", err=True)
-            items = _with_precision(expand_grid(**grid_args, match=match, wall_seconds=wall_seconds),
-                                    precision, dev)
-        write_bench_meta(out, dataset=dataset, budget=plan.name, command=" ".join(sys.argv[1:]),
-                         baseline=baseline, comparisons=comparisons, match=match,
-                         wall_seconds=wall_seconds, wall_seconds_from=wall_from,
+            else:
+                seconds = plan.wall_seconds
+            plan = plan.with_wall_seconds(seconds)
+        items = list(plan.items)
+        write_bench_meta(out, dataset=plan.dataset, budget=plan.budget.name, command=" ".join(sys.argv[1:]),
+                         baseline=plan.baseline, comparisons=plan.comparisons, match=plan.match,
+                         wall_seconds=plan.wall_seconds, wall_seconds_from=wall_from,
                          curve_points=items[0].spec.curve_points if items else 0)
         done_before = completed_count(items, out)
         skipped = sum(bool(it.skip_reason) for it in items)
         todo = [it for it in items if not it.skip_reason]
         click.echo(f"grid: {len(items)} runs ({len(todo)} to train, {skipped} not applicable), "
-                   f"{plan.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
+                   f"{plan.budget.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
                    f"{evaluation.samples} evaluation samples; {done_before} already complete in {out}", err=True)
-        _say_outlook(seeds, len(loss_names), comparisons, baseline)
+        _say_outlook(plan.seeds, len(plan.losses), plan.comparisons, plan.baseline)
         secs = None
         if todo and done_before < len(items):
             from gan_zoo.bench.estimate import estimate_seconds
 
-            secs = estimate_seconds(todo, out, workers=workers, data_root=data_root,
+            secs = estimate_seconds(todo, out, workers=ex.workers, data_root=plan.data_root,
                                     eval_samples=evaluation.samples)
             from gan_zoo.bench.progress import duration
 
-            click.echo(f"estimate: about {duration(secs)} with {workers} {executor} worker(s) on {dev}", err=True)
-        on_done = _progress(items, todo, out, done_before, secs, quiet, workers=workers)
+            click.echo(f"estimate: about {duration(secs)} with {ex.workers} {ex.name} worker(s) on {ex.device}",
+                       err=True)
+        on_done = _progress(items, todo, out, done_before, secs, quiet, workers=ex.workers)
         try:
-            run_grid(items, out, data_root=data_root, evaluation=evaluation, workers=workers,
-                     executor=executor, ray_address=ray_address, gpus_per_run=gpus_per_run, on_done=on_done)
+            runner.run_grid(items, out, data_root=plan.data_root, evaluation=evaluation, executor=ex,
+                            on_done=on_done)
         except KeyboardInterrupt:
             on_done.close()
             click.echo(f"gan-zoo: interrupted; {completed_count(items, out)} of {len(items)} runs complete "
@@ -203,34 +189,17 @@ def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out
 
             try:  # best effort: runs.csv lists each failure with its reason
                 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                    rebuild([out], comparisons=comparisons, baseline=None)
+                    rebuild([out], comparisons=plan.comparisons, baseline=None)
             except Exception:  # noqa: BLE001 - tables of nothing but failures; the line below matters
                 pass
             err = GanZooError(f"no run of the grid succeeded: all {len(todo)} failed; the reasons are in "
                               f"{out / C.RUNS_CSV} (column reason) and each run's {ERROR_TXT}")
             err.exit_code = 1
             raise err
-        paths = rebuild([out], comparisons=comparisons, baseline=baseline if baseline in loss_names else None)
+        paths = rebuild([out], comparisons=plan.comparisons,
+                        baseline=plan.baseline if plan.baseline in plan.losses else None)
         click.echo(f"runs:    {paths['runs']}")
         click.echo(f"report:  {paths['report']}")
-
-
-def _with_precision(items, precision, dev):
-    """Every item at ``precision`` (default for the device), unless ``--set precision=``
-    already chose it."""
-    import dataclasses
-
-    from gan_zoo.precision import check_precision, default_precision
-
-    chosen = precision or default_precision(dev)
-    out = []
-    for it in items:
-        if precision is not None or it.spec.precision == "fp32":
-            it = dataclasses.replace(it, spec=it.spec.replace(precision=chosen))
-        check_precision(it.spec.precision, dev)
-        out.append(it)
-    return out
-
 
 @contextlib.contextmanager
 def _bench_lock(out: Path):
@@ -255,21 +224,6 @@ def _bench_lock(out: Path):
         lock.__exit__(None, None, None)
 
 
-def _check_specs(items) -> None:
-    """Resolve every run of the grid before anything is written: a value no run can
-    take (an unknown ``reg_params`` name, ``d_norm=batch`` with a penalty) is one line
-    now, not a ``bench.json`` left behind and a grid of failed runs."""
-    from gan_zoo.errors import NotApplicableError
-    from gan_zoo.resolve import resolve
-
-    for it in items:
-        if not it.skip_reason:
-            try:
-                resolve(it.spec)
-            except NotApplicableError:
-                continue  # recorded as skipped by the runner, with this reason
-
-
 def _none_succeeded(todo, out: Path) -> bool:
     """True when the grid had runs to train and every one of them failed."""
     from gan_zoo.bench import columns as C
@@ -283,14 +237,13 @@ def _calibrate_wall(grid_args: dict, out: Path, data_root, workers: int) -> floa
     """The training seconds of one ns run (seed 0, no regularizer) of the budget's
     generator steps, trained here with the threads a grid worker gets; kept in
     ``out/calibration`` so the same command again reuses it."""
-    import os
-
+    from gan_zoo.bench.executors import threads_per_worker
     from gan_zoo.bench.grid import expand_grid
     from gan_zoo.train import torch_threads, train_run
 
     item = expand_grid(**{**grid_args, "losses": ["ns"], "regularizers": ["none"], "seeds": 1,
                           "curve_points": 0})[0]
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    threads = threads_per_worker(workers)
     with torch_threads(threads):
         result = train_run(item.spec, out / "calibration" / item.run_id, data_root=data_root,
                            progress=False, artifacts=False)
@@ -298,13 +251,6 @@ def _calibrate_wall(grid_args: dict, out: Path, data_root, workers: int) -> floa
         raise GanZooError(f"--match wall: the ns calibration run ended {result.status} "
                           f"({result.reason}); give --wall-seconds")
     return float(result.wall_s)
-
-
-def _check_baseline(loss_names: list[str], baseline: str, comparisons: str) -> None:
-    """Against a baseline, the baseline has to be one of the grid's objectives."""
-    if comparisons == "baseline" and len(loss_names) > 1 and baseline not in loss_names:
-        raise GanZooError(f"--baseline {baseline} is not among the grid's objectives "
-                          f"({', '.join(loss_names)}); name one of them, or use --comparisons all")
 
 
 def _say_outlook(seeds: int, n_objectives: int, comparisons: str, baseline: str) -> None:
@@ -335,20 +281,7 @@ def _progress(items, todo, out: Path, done_before: int, estimate: float | None, 
 
 
 def _check_data(items, data_root, evaluation) -> None:
-    """Fail before anything is written when the data or the evaluation cannot work."""
-    from gan_zoo.data import get_dataset
+    """:func:`gan_zoo.bench.plan.check_data` (kept under its earlier name)."""
+    from gan_zoo.bench.plan import check_data
 
-    datasets = {it.spec.dataset for it in items}
-    from gan_zoo.data import dataset_info
-    from gan_zoo.metrics import default_extractor, fidelity
-
-    for name in datasets:
-        if dataset_info(name).kind == "points":
-            continue  # scored by mode coverage only
-        extractor = evaluation.feature_extractor or default_extractor(name)
-        if extractor not in fidelity.EXTRACTORS:
-            raise GanZooError(f"unknown --feature-extractor {extractor!r}; valid: {', '.join(fidelity.EXTRACTORS)}")
-        if extractor.startswith("inception"):
-            fidelity.resolve_inception_weights(evaluation.inception_weights)
-    for name in datasets:
-        get_dataset(name, root=data_root, limit=1)  # missing data offline -> one line
+    check_data(items, data_root, evaluation)

@@ -12,7 +12,6 @@ estimate read 9.5 min against 10 min 26 s measured (2026-11-22).
 
 from __future__ import annotations
 
-import os
 import time
 
 
@@ -58,12 +57,13 @@ def step_seconds(spec, data_root, threads: int) -> float:
 
 def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) -> float:
     from gan_zoo.bench import columns as C
+    from gan_zoo.bench.executors import threads_per_worker
     from gan_zoo.runs import is_complete
 
     pending = [it for it in items if not is_complete(out / C.RUNS_DIR / it.run_id, it.run_id)]
     if not pending:
         return 0.0
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    threads = threads_per_worker(workers)
     per_step = step_seconds(pending[0].spec, data_root, threads)
     if workers > 1 and not str(pending[0].spec.device).startswith("cuda"):
         per_step *= SHARED_CORES_SLOWDOWN

@@ -24,6 +24,7 @@ from gan_zoo.errors import GanZooError, NotApplicableError
 from gan_zoo.losses import get_loss, list_losses
 from gan_zoo.regularizers import list_regularizers, parse_regularizers
 from gan_zoo.settings import parse_pairs
+from gan_zoo.runspecs import spec_from_options
 from gan_zoo.spec import MATCH_MODES, RunSpec, parse_field
 
 __all__ = ["MATCH_MODES", "MAX_SEEDS", "WALL_STEP_CAP", "match_steps", "Budget", "BUDGETS", "GridItem", "budget_for", "expand_grid", "parse_losses",
@@ -31,7 +32,12 @@ __all__ = ["MATCH_MODES", "MAX_SEEDS", "WALL_STEP_CAP", "match_steps", "Budget",
 
 #: keys the grid itself sets; --set cannot sweep them
 GRID_KEYS = ("dataset", "loss", "regularizers", "seed", "device", "match", "wall_budget_s",
-             "curve_points")
+             "curve_points", "steps")
+#: the option that sets each of GRID_KEYS
+GRID_KEY_OPTIONS = {"dataset": "--dataset", "loss": "--losses", "regularizers": "--regularizers",
+                    "seed": "--seeds", "device": "--device", "match": "--match",
+                    "wall_budget_s": "--wall-seconds", "curve_points": "--curve-points",
+                    "steps": "--steps (or --budget)"}
 #: seeds per combination a grid accepts (a study needs 3-10; more is a typo)
 MAX_SEEDS = 1000
 
@@ -172,7 +178,7 @@ def parse_sweeps(pairs: tuple[str, ...] | list[str]) -> dict[str, list]:
     sweeps: dict[str, list] = {}
     for key, values in parse_pairs(pairs, many=True).items():
         if key in GRID_KEYS:
-            raise GanZooError(f"--set {key} is set by the grid itself; use --{key if key != 'seed' else 'seeds'}")
+            raise GanZooError(f"--set {key} is set by the grid itself; use {GRID_KEY_OPTIONS[key]}")
         sweeps[key] = [parse_field(key, v) for v in values]
     return sweeps
 
@@ -190,12 +196,17 @@ def expand_grid(
     match: str = "g-steps",
     wall_seconds: float | None = None,
     curve_points: int | None = None,
+    preset: str | None = None,
+    precision: str | None = None,
 ) -> list[GridItem]:
     """Every combination as a GridItem; inapplicable pairs carry their skip reason.
 
     ``match`` (see the module docstring) sets each run's generator steps from the
     budget's; ``wall`` needs ``wall_seconds``. ``curve_points`` (default the budget's)
-    in-training score points per run."""
+    in-training score points per run. ``preset`` (gan_zoo.presets) gives every spec its
+    values first, its steps and batch in place of the budget's. Each spec is made as
+    ``gan-zoo train`` makes its one (:func:`gan_zoo.runspecs.spec_from_options`): at
+    ``precision``, else at a swept ``precision``, else at the device's default."""
     if not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
         raise GanZooError(f"--seeds must be an integer in 1..{MAX_SEEDS}, got {seeds}")
     if steps is not None and steps < 1:
@@ -209,21 +220,28 @@ def expand_grid(
         raise GanZooError("--wall-seconds applies to --match wall only")
     if curve_points is not None and (not isinstance(curve_points, int) or curve_points < 0):
         raise GanZooError(f"--curve-points must be an integer >= 0, got {curve_points}")
+    preset_values: dict = {}
+    if preset is not None:
+        from gan_zoo.presets import get_preset
+
+        chosen = get_preset(preset)
+        chosen.check_dataset(dataset)
+        preset_values = {**chosen.values, "preset": preset}
     keys = list(sweeps)
     items = []
     for values in itertools.product(*(sweeps[k] for k in keys)):
         sweep = dict(zip(keys, values))
-        batch = sweep.get("batch_size", budget.batch_size)
-        budget_steps = steps or budget.steps(dataset, batch)
+        batch = sweep.get("batch_size", preset_values.get("batch_size", budget.batch_size))
+        budget_steps = steps or preset_values.get("steps") or budget.steps(dataset, batch)
         points = curve_points if curve_points is not None else (
             budget.curve_points if budget_steps >= CURVE_MIN_STEPS else 0)
-        base = {"batch_size": batch, "match": match, "wall_budget_s": wall_seconds,
-                "curve_points": points}
+        base = {**preset_values, "batch_size": batch, "match": match,
+                "wall_budget_s": wall_seconds, "curve_points": points}
         for loss, regs, seed in itertools.product(losses, regularizers, range(seeds)):
             run_steps = match_steps(match, budget_steps, loss, sweep.get("n_critic"))
-            spec = RunSpec.from_dict({**base, **sweep, "steps": run_steps, "dataset": dataset,
+            spec = spec_from_options({**base, **sweep, "steps": run_steps, "dataset": dataset,
                                       "loss": loss, "regularizers": regs, "seed": seed,
-                                      "device": device})
+                                      "device": device}, set_keys=sweep, precision=precision)
             item = GridItem(spec, sweep)
             try:
                 objective = get_loss(loss)

@@ -352,7 +352,9 @@ def dataset_noise_floor(dataset: str, n: int | None = None, **kw) -> dict[str, d
     info = dataset_info(dataset)
     if info.kind != "points":
         raise GanZooError(f"{dataset} is not a 2-D mixture; a noise floor exists for ring8 and grid25")
-    return noise_floor(info.mixture_centers(), info.sigma, n or info.eval_samples, **kw)
+    from gan_zoo.metrics.settings import protocol_samples
+
+    return noise_floor(info.mixture_centers(), info.sigma, n or protocol_samples(dataset), **kw)
 
 
 def uniform_spray(centers, sigma: float, n: int, *, seed: int = 0, hq_sigmas: float = HQ_SIGMAS) -> torch.Tensor:

@@ -14,12 +14,10 @@ from pathlib import Path
 from gan_zoo.metrics import keys
 from gan_zoo.metrics.cache import content_digest, dataset_slug, resolve_cache_dir
 from gan_zoo.metrics.realsets import REFERENCE_SEED
-from gan_zoo.metrics.settings import default_extractor, protocol_samples
+from gan_zoo.metrics.settings import MIN_SAMPLES, default_extractor, protocol_samples
 
 __all__ = ["evaluate", "warm_real_features", "default_extractor", "protocol_note", "MIN_SAMPLES"]
 
-#: Fewest samples the distribution metrics accept (KID subsets, 3-NN precision/recall).
-MIN_SAMPLES = 10
 
 
 def protocol_note(n: int, protocol: int | None, reason: str) -> str:

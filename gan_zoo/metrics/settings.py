@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from gan_zoo.metrics.realsets import REFERENCE_SEED
 
 __all__ = ["EvalSettings", "protocol_samples", "budget_samples", "default_extractor", "max_samples",
-           "check_sample_count", "MAX_SAMPLES"]
+           "check_sample_count", "MAX_SAMPLES", "MIN_SAMPLES"]
 
 
 def protocol_samples(dataset: str) -> int | None:
@@ -41,6 +41,8 @@ def budget_samples(dataset: str, cap: int) -> int:
 
 #: the most samples any command generates at once, whatever the memory
 MAX_SAMPLES = 10_000_000
+#: Fewest samples the distribution metrics accept (KID subsets, 3-NN precision/recall).
+MIN_SAMPLES = 10
 
 
 def max_samples(dataset: str) -> int:
@@ -63,7 +65,6 @@ def check_sample_count(n, dataset: str, option: str) -> None:
     """Refuse (one line naming ``option``) a sample count no score can use or this machine
     cannot generate: fewer than ``MIN_SAMPLES`` or more than :func:`max_samples`."""
     from gan_zoo.errors import GanZooError
-    from gan_zoo.metrics.scores import MIN_SAMPLES
 
     cap = max_samples(dataset)
     if isinstance(n, bool) or not isinstance(n, int) or not MIN_SAMPLES <= n <= cap:
