@@ -368,7 +368,17 @@ class Trainer:
         dev_step = first_bad = None  # device-side: the step counter and the first bad step
         try:
             while self.steps_done < total:
-                out = self.step(log=True)
+                try:
+                    out = self.step(log=True)
+                except RuntimeError as exc:  # an update too large for the weights' type
+                    if "overflow" not in str(exc).lower():
+                        raise
+                    step = self.steps_done + 1
+                    outcome = StepOutcome(DIVERGED, f"numeric overflow at step {step} "
+                                          f"({' '.join(str(exc).split())[:120]})", step=step)
+                    if window.sums:
+                        self._append_log(window, t0)
+                    break
                 window.add(out)
                 elapsed = self.wall + time.perf_counter() - t0
                 out_of_time = budget is not None and elapsed >= budget
