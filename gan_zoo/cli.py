@@ -24,8 +24,9 @@ class ZooGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            return super().main(args=args, prog_name=prog_name or "gan-zoo",
-                                complete_var=complete_var, standalone_mode=False, **extra)
+            with _sigterm_as_interrupt():
+                return super().main(args=args, prog_name=prog_name or "gan-zoo",
+                                    complete_var=complete_var, standalone_mode=False, **extra)
         except GanZooError as exc:
             _fail(str(exc), exc.exit_code)
         except click.exceptions.Exit as exc:
@@ -43,6 +44,27 @@ class ZooGroup(click.Group):
             _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
         # standalone mode would exit 0 after a successful command
         sys.exit(0)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM ends a command as Ctrl-C does (a grid stops its workers and says how far it
+    got, in one line), instead of killing it mid-write; the previous handler afterwards."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(message: str, code: int) -> None:
@@ -166,7 +188,8 @@ def _writer_of(folder, what: str):
 @click.option("--n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
 @click.option("--label", type=int, default=None, help="Class to generate (conditional runs).")
 @click.option("--best", is_flag=True, help="Keep the n of 10n samples that D scores highest.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draws.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed of the latent draws (0..2**63-1).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="PNG to write [default: RUN_DIR/sample[_best][_label<c>].png].")
 def sample_command(run_dir, n, label, best, seed, out):
@@ -180,7 +203,13 @@ def sample_command(run_dir, n, label, best, seed, out):
 
     if out is not None:
         _check_picture_format(out)
-    _check_spec_file(run_dir)
+    spec = _check_spec_file(run_dir)
+    from gan_zoo.metrics.settings import max_samples
+
+    cap = max_samples(spec.dataset)
+    if (n * 10 if best else n) > cap:  # refused before any work
+        raise GanZooError(f"--n {n}{' with --best (10n drawn)' if best else ''} is more samples of "
+                          f"{spec.dataset} than fit in memory here; at most {cap // (10 if best else 1):,}")
     run = load_run(run_dir)
     if label is not None and not run.num_classes:
         raise GanZooError("--label needs a conditional run; this one is not")
@@ -198,8 +227,9 @@ def sample_command(run_dir, n, label, best, seed, out):
     click.echo(f"wrote {path}")
 
 
-def _check_spec_file(run_dir) -> None:
-    """A run folder's spec.json read and checked first: a malformed one is one line naming it."""
+def _check_spec_file(run_dir):
+    """A run folder's spec.json (and result.json) read and checked first: a malformed one
+    is one line naming it. Returns the spec."""
     from pathlib import Path
 
     from gan_zoo.io import read_json
@@ -209,7 +239,12 @@ def _check_spec_file(run_dir) -> None:
     path = Path(run_dir) / SPEC_JSON
     if not path.is_file():
         raise GanZooError(f"{run_dir} is not a run folder (no {SPEC_JSON})")
-    RunSpec.from_dict(read_json(path), source=str(path))
+    spec = RunSpec.from_dict(read_json(path), source=str(path))
+    from gan_zoo.runs import RESULT_JSON, read_result_file
+
+    if (Path(run_dir) / RESULT_JSON).is_file():
+        read_result_file(run_dir)  # checked too, before the folder is locked
+    return spec
 
 
 def _check_picture_format(path: str) -> None:
@@ -244,12 +279,16 @@ def eval_command(run_dir, n, data_root, feature_extractor, inception_weights):
     from gan_zoo.runs import METRICS_JSON
 
     run_dir = Path(run_dir)
-    _check_spec_file(run_dir)
+    spec = _check_spec_file(run_dir)
+    options = EvalOptions(samples=n, feature_extractor=feature_extractor,
+                          inception_weights=inception_weights, samples_reason="gan-zoo eval --n")
+    from gan_zoo.metrics.settings import check_sample_count
+
+    if n is not None:  # as bench's --eval-samples: enough to score, and what fits in memory
+        check_sample_count(n, spec.dataset, "--n")
+    options.check(spec.dataset)  # an extractor that cannot score this run: one line now
     with _writer_of(run_dir, "run folder"):  # a training or another eval there: one line
-        metrics = score_run(run_dir, EvalOptions(samples=n, feature_extractor=feature_extractor,
-                                                 inception_weights=inception_weights,
-                                                 samples_reason="gan-zoo eval --n"),
-                            data_root=data_root)
+        metrics = score_run(run_dir, options, data_root=data_root)
         write_json_atomic(run_dir / METRICS_JSON, metrics)
     for key, value in metrics.items():
         if value is not None:

@@ -492,3 +492,21 @@ def test_no_worker_outlives_a_killed_driver(how, tmp_path):
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+
+
+# ---------------------------------------------------------------------------
+# 1(a) the in-training FID's cached real statistics run no code either
+
+
+def test_crafted_curve_cache_is_refused(tmp_path, mnist_root):
+    from gan_zoo.metrics.curve import CurveScorer
+    from gan_zoo.metrics.settings import EvalSettings
+
+    settings = EvalSettings(cache_dir=str(tmp_path / "cache"))
+    CurveScorer("mnist", 20, data_root=mnist_root, evaluation=settings)  # writes the cache file
+    (written,) = (tmp_path / "cache").glob("gan-zoo-curve-*.pt")
+    marker = tmp_path / "pwned"
+    torch.save(_Touch(marker), written)  # replaced by a crafted one
+    with pytest.raises(GanZooError, match=written.name):
+        CurveScorer("mnist", 20, data_root=mnist_root, evaluation=settings)
+    assert not marker.exists()
