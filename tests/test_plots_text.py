@@ -99,3 +99,70 @@ def test_a_seed_whose_grid_was_not_kept_is_said_so_not_replaced(tmp_path, captur
     fig = captured[0]
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["ns: kept seed 0\nFID 200\n(rank 2 of 3; best (seed 1) and worst (seed 2) grids not kept)"]
+
+
+# -- one evaluation protocol: curves marked as another FID scale; one trend rule --------------
+
+
+def _curve_runs(tmp_path, fid_final=10_000, curve_n=1_000):
+    import json
+
+    runs = _runs({"ns": [200, 204, 206]})
+    for i in range(len(runs)):
+        d = tmp_path / f"run{i}"
+        d.mkdir()
+        (d / C.SPEC_JSON).write_text(json.dumps({"curve_samples": curve_n}))
+        runs.loc[i, C.RUN_DIR] = str(d)
+    runs[keys.EVAL_SAMPLES] = fid_final
+    return runs
+
+
+def _fid_curves(runs, fn):
+    rows = []
+    for run_id in runs[C.RUN_ID]:
+        for step in range(100, 1001, 100):
+            rows.append({C.RUN_ID: run_id, C.STEP: step, C.METRIC: keys.FID, C.VALUE: fn(step)})
+    return pd.DataFrame(rows)
+
+
+def test_curve_readings_and_plots_say_the_curve_is_another_fid_scale(tmp_path, captured):
+    from gan_zoo.bench.reading import curve_lines
+
+    runs = _curve_runs(tmp_path)
+    curves = _fid_curves(runs, lambda s: 3000 / (1 + s / 100))
+    line = curve_lines(runs, curves)[0]
+    assert "in-training FID of 1,000 samples, another scale than the final FID of 10,000" in line
+    plots.plot_score_curves(runs, curves, tmp_path)
+    plots.plot_curves(runs, curves, tmp_path)
+    suptitles = [f._suptitle.get_text() for f in captured]
+    assert all("another scale than the final FID of 10,000" in t for t in suptitles)
+
+
+def test_one_trend_rule_a_curve_that_fell_17_percent_over_its_last_third_is_still_falling():
+    from gan_zoo.bench.reading import CURVE_RULE, curve_trend
+
+    # stacked-mnist-20ep's ns: the mean in-training FID over its last four points
+    steps = np.array([1875, 3750, 5625, 7500, 9375, 11250, 13125, 15000, 16875, 18750], float)
+    values = np.array([2825, 1543, 1067, 853, 644, 563, 515, 505, 457, 432], float)
+    trend, change = curve_trend(steps, values)
+    assert trend == "improving" and -0.25 < change < -0.12
+    flat = np.r_[values[:6], [500, 505, 498, 502]]
+    assert curve_trend(steps, flat)[0] == "flat"
+    assert "5%" in CURVE_RULE and "twice the scatter" in CURVE_RULE
+
+
+def test_reports_do_not_show_precision_or_density_and_say_why(tmp_path):
+    from gan_zoo.bench.report import write_report
+    from gan_zoo.bench.tables import compute_stats
+
+    runs = _runs(BIMODAL)
+    runs[keys.PRECISION], runs[keys.DENSITY] = 0.9, 1.1
+    runs[keys.RECALL], runs[keys.COVERAGE] = 0.5, 0.6
+    summary = summarize(runs)
+    text = write_report(tmp_path, runs, summary, compute_stats(runs, "baseline", "ns"),
+                        baseline="ns").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| tier") or line.startswith("| rank"))
+    assert "| recall |" in header and "| coverage |" in header
+    assert "| precision |" not in header and "| density |" not in header
+    assert "precision and density are in runs.csv and summary.csv but not shown" in text
+    assert {keys.PRECISION, keys.DENSITY} <= set(runs.columns)  # the columns stay

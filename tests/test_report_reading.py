@@ -128,8 +128,9 @@ def test_fid_curves_still_improving_or_flat():
         "wgan": lambda s: np.maximum(500 - 0.9 * s, 200) + 0.5 * np.sin(s),  # reached 200 at step 333
         "lsgan": lambda s: 300 + 0.3 * s,
     })
-    (line,) = curve_lines(runs, curves)
+    line, rule = curve_lines(runs, curves)
     assert "still improving at the end: ns" in line
+    assert rule.startswith("The rule for these words: a curve is still improving when")
     assert "flat over the last third: wgan" in line
     assert "getting worse at the end: lsgan" in line
     assert curve_lines(runs, None)[0].startswith("curves.csv has no FID over training steps")

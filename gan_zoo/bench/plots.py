@@ -252,7 +252,9 @@ def plot_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir,
             sns.move_legend(axes[0, len(present) - 1], "upper left", bbox_to_anchor=(1.02, 1),
                             fontsize=8, title_fontsize=8)
         what = "mean over seeds, band: sd" if replicated else "one seed per line, no band"
-        fig.suptitle(f"{dataset}: training curves ({what})", fontsize=10)
+        scale = _curve_scale(dataset, runs_df, keys.FID) if keys.FID in present else ""
+        fig.suptitle(f"{dataset}: training curves ({what})" + (f"\nfid: {scale}" if scale else ""),
+                     fontsize=10)
         paths.append(_save(fig, out_dir, f"curves-{_slug(dataset)}.png"))
     return paths or None
 
@@ -301,10 +303,27 @@ def plot_score_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir) -
         if axes[0, 1].get_legend() is not None:
             sns.move_legend(axes[0, 1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8,
                             title_fontsize=8, title="objective")
-        fig.suptitle(f"{dataset}: {_metric_label(metric)} during training (small-sample score; "
-                     "left: mean over seeds)", fontsize=10)
+        fig.suptitle(f"{dataset}: {_metric_label(metric)} during training (left: mean over seeds)\n"
+                     + _curve_scale(dataset, runs_df, metric), fontsize=10)
         paths.append(_save(fig, out_dir, f"score-curves-{_slug(dataset)}.png"))
     return paths or None
+
+
+def _curve_scale(dataset: str, runs_df: pd.DataFrame, metric: str) -> str:
+    """What scale an in-training score is on (FID: its sample count against the final
+    score's); for mode counts, the rule they were counted by."""
+    from gan_zoo.bench.reading import curve_samples, curve_scale_text
+
+    if metric == keys.FID:
+        return curve_scale_text(dataset, runs_df, curve_samples(runs_df[runs_df[C.DATASET] == dataset])
+                                .get(dataset))
+    if metric == keys.MODES_PUBLISHED:
+        return ("modes by the published rule (one high-quality sample; these runs were scored "
+                "before the noise-floor rule): junk points pass it too")
+    if metric == keys.MODES:
+        return "modes above the noise floor of a uniform spray and a line tracer"
+    return "high-quality share (these runs' in-training mode counts used an older rule)" \
+        if metric == keys.HQ_FRAC else ""
 
 
 # -- samples ---------------------------------------------------------------------------------

@@ -24,14 +24,22 @@ from gan_zoo.data import is_points
 from gan_zoo.metrics import keys
 
 __all__ = ["budget_lines", "extractor_lines", "verdict_lines", "setting_lines", "curve_lines", "tier_map",
+           "curve_trend", "curve_samples", "curve_scale_text", "CURVE_RULE",
            "batch_sizes", "epoch_size", "fmt_number"]
 
 #: What gan-zoo's lenet FID scale means, measured with gan_zoo.metrics on 10,000 images
 #: (tests/test_metrics.py): MNIST train vs test images, and uniform noise vs MNIST.
 LENET_REAL_FID, LENET_NOISE_FID = 2.2, 1178
 #: A FID curve "still improves" when its fitted change over the last third of training
-#: exceeds this share of the curve's whole range and twice the scatter around the fit.
+#: exceeds this share of the fitted value at the end and twice the scatter around the fit.
 CURVE_MIN_SHARE = 0.05
+#: The one rule for "still improving / flat / getting worse", as the report states it
+#: (results/README.md quotes it; its figures come from :func:`curve_trend`).
+CURVE_RULE = ("a curve is still improving when the straight line fitted to its points in the "
+              "last third of the steps (mean over seeds) falls, from the start to the end of "
+              f"that third, by more than {CURVE_MIN_SHARE:.0%} of its fitted value at the end and "
+              "by more than twice the scatter of the points around the line (sample standard "
+              "deviation of the residuals); getting worse when it rises by as much; flat otherwise")
 MAX_LISTED = 12
 
 
@@ -378,8 +386,12 @@ def setting_lines(dataset: str, stats: pd.DataFrame | None) -> list[str]:
 # -- FID over training ------------------------------------------------------------------------
 
 
-def _trend(steps: np.ndarray, values: np.ndarray, lower_is_better: bool) -> str | None:
-    """"improving", "worsening" or "flat" over the last third of the steps; None if too few."""
+def curve_trend(steps, values, lower_is_better: bool = True) -> tuple[str, float] | None:
+    """(trend, relative change) of one curve by :data:`CURVE_RULE`: trend is "improving",
+    "worsening" or "flat"; the change is the fitted line's change over the last third of
+    the steps as a share of its fitted value at the end (-0.17: fell by 17%). None with
+    fewer than 4 points, or fewer than 3 in the last third."""
+    steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
     ok = ~np.isnan(values)
     steps, values = steps[ok], values[ok]
     if steps.size < 4:
@@ -391,10 +403,49 @@ def _trend(steps: np.ndarray, values: np.ndarray, lower_is_better: bool) -> str 
     slope, icept = np.polyfit(steps[tail], values[tail], 1)
     resid = values[tail] - (slope * steps[tail] + icept)
     change = slope * (steps[tail].max() - steps[tail].min())
-    scale = max(2 * float(np.std(resid, ddof=1)), CURVE_MIN_SHARE * float(np.ptp(values)))
-    if abs(change) <= scale:
-        return "flat"
-    return "improving" if (change < 0) == lower_is_better else "worsening"
+    end = abs(slope * steps[tail].max() + icept)
+    relative = change / end if end > 0 else math.nan
+    scatter = 2 * float(np.std(resid, ddof=1)) if tail.sum() > 2 else 0.0
+    if abs(change) <= max(scatter, CURVE_MIN_SHARE * end):
+        return "flat", relative
+    return ("improving" if (change < 0) == lower_is_better else "worsening"), relative
+
+
+def _trend(steps: np.ndarray, values: np.ndarray, lower_is_better: bool) -> str | None:
+    """"improving", "worsening" or "flat" over the last third of the steps; None if too few."""
+    found = curve_trend(steps, values, lower_is_better)
+    return found[0] if found else None
+
+
+def curve_samples(runs: pd.DataFrame) -> dict[str, int]:
+    """Per dataset: the sample count of the in-training score points (spec.json's
+    ``curve_samples``, the most common value over its runs)."""
+    out: dict[str, int] = {}
+    if C.RUN_DIR not in runs.columns:
+        return out
+    for dataset, sub in runs.groupby(C.DATASET, sort=True):
+        counts = []
+        for d in sub[C.RUN_DIR].fillna(""):
+            try:
+                counts.append(int(json.loads((Path(d) / C.SPEC_JSON).read_text())["curve_samples"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        if counts:
+            out[dataset] = max(set(counts), key=counts.count)
+    return out
+
+
+def curve_scale_text(dataset: str, runs: pd.DataFrame, n_curve: int | None) -> str:
+    """How the in-training FID's scale differs from the final score's, for one dataset."""
+    final = pd.to_numeric(runs[runs[C.DATASET] == dataset].get(keys.EVAL_SAMPLES), errors="coerce").dropna() \
+        if keys.EVAL_SAMPLES in runs else pd.Series(dtype=float)
+    n_final = int(final.median()) if not final.empty else None
+    curve = f"{n_curve:,} samples" if n_curve else "a small sample"
+    if n_final and n_curve and n_final != n_curve:
+        return (f"in-training FID of {curve}, another scale than the final FID of {n_final:,} "
+                "samples (FID's bias grows as the sample count falls): compare curve points with "
+                "each other, not with the tables")
+    return f"in-training FID of {curve}"
 
 
 def curve_lines(runs: pd.DataFrame, curves: pd.DataFrame | None, metric: str = keys.FID) -> list[str]:
@@ -411,17 +462,29 @@ def curve_lines(runs: pd.DataFrame, curves: pd.DataFrame | None, metric: str = k
     lines = []
     words = {"improving": "still improving at the end", "flat": "flat over the last third",
              "worsening": "getting worse at the end"}
+    n_curve = curve_samples(runs)
+    scale_said: set = set()
     for (dataset, regs, params), sub in part.groupby([C.DATASET, C.REGULARIZERS, C.PARAMS], sort=True):
         found: dict[str, list[str]] = {}
         for loss, g in sub.groupby(C.LOSS, sort=True):
             mean = g.groupby(C.STEP)[C.VALUE].mean()
-            trend = _trend(mean.index.to_numpy(float), mean.to_numpy(float),
-                           metric not in C.HIGHER_IS_BETTER)
-            found.setdefault(trend or "too few", []).append(loss)
+            trend = curve_trend(mean.index.to_numpy(float), mean.to_numpy(float),
+                                metric not in C.HIGHER_IS_BETTER)
+            if trend is None:
+                found.setdefault("too few", []).append(loss)
+            else:
+                pct = "" if math.isnan(trend[1]) else f" ({trend[1]:+.0%})"
+                found.setdefault(trend[0], []).append(loss + pct)
         text = "; ".join(f"{words[t]}: {_names(found[t])}" for t in words if t in found)
         if "too few" in found:
             text += ("; " if text else "") + f"too few evaluations to tell: {_names(found['too few'])}"
+        scale = ""
+        if metric == keys.FID and dataset not in scale_said:
+            scale_said.add(dataset)
+            scale = f"; {curve_scale_text(dataset, runs, n_curve.get(dataset))}"
         lines.append(f"{C.METRIC_LABELS.get(metric, metric)} over training on {dataset}, "
-                     f"{C.setting_prose(regs, params)} (mean over seeds, fitted line over the last "
-                     f"third of the steps): {text}.")
+                     f"{C.setting_prose(regs, params)} (mean over seeds; in brackets the fitted "
+                     f"change over the last third of the steps{scale}): {text}.")
+    if lines:
+        lines.append(f"The rule for these words: {CURVE_RULE}.")
     return lines
