@@ -338,7 +338,13 @@ _RGAN_PAPER = "Jolicoeur-Martineau 2018, The relativistic discriminator, arXiv:1
 @register_loss("rsgan")
 class RelativisticStandard(Objective):
     """Relativistic standard GAN: D estimates the probability that a real sample is more
-    realistic than the fake it is paired with (sample i with sample i)."""
+    realistic than the fake it is paired with (sample i with sample i).
+
+    Label targets act at half strength: D's loss averages the pair's two views,
+    BCE(d, rt) and BCE(-d, ft) = BCE(d, 1 - ft), which is BCE(d, (rt + 1 - ft) / 2)
+    for d = C(xr) - C(xf); one-sided smoothing's real target 0.9 thus acts as 0.95,
+    and a fake target 0.1 as 0.95 too. With the default targets the loss equals the
+    original code's."""
 
     d_formula = "-E log sigma(C(xr) - C(xf))"
     g_formula = "-E log sigma(C(xf) - C(xr))"
@@ -362,7 +368,11 @@ class RelativisticStandard(Objective):
 @register_loss("rasgan")
 class RelativisticAverageStandard(Objective):
     """Relativistic average standard GAN: each sample is compared with the mean logit of
-    the other kind, D~(xr) = sigma(C(xr) - E C(xf)), D~(xf) = sigma(C(xf) - E C(xr))."""
+    the other kind, D~(xr) = sigma(C(xr) - E C(xf)), D~(xf) = sigma(C(xf) - E C(xr)).
+
+    Scale: this loss is the sum of its two terms, twice the original relativistic-GAN
+    code's (which halves the sum), so a ``gp`` penalty at weight 10 is half as strong
+    relative to it as weight 10 there (use 20 to match)."""
 
     d_formula = "-E log sigma(C(xr) - E C(xf)) - E log(1 - sigma(C(xf) - E C(xr)))"
     g_formula = "-E log sigma(C(xf) - E C(xr)) - E log(1 - sigma(C(xr) - E C(xf)))"
@@ -387,7 +397,11 @@ class RelativisticAverageStandard(Objective):
 class RelativisticAverageLeastSquares(Objective):
     """Relativistic average LSGAN with the +-1 coding of the paper. Targets given in
     probability units t (real 1, fake 0) map to 2t - 1, so the defaults are +1 and -1
-    and one-sided smoothing's 0.9 becomes 0.8."""
+    and one-sided smoothing's 0.9 becomes 0.8.
+
+    Scale: this loss is the sum of its two terms, twice the original relativistic-GAN
+    code's (which halves the sum), so a ``gp`` penalty at weight 10 is half as strong
+    relative to it as weight 10 there (use 20 to match)."""
 
     d_formula = "E (C(xr) - E C(xf) - 1)^2 + E (C(xf) - E C(xr) + 1)^2"
     g_formula = "E (C(xf) - E C(xr) - 1)^2 + E (C(xr) - E C(xf) + 1)^2"
@@ -410,7 +424,11 @@ class RelativisticAverageLeastSquares(Objective):
 @register_loss("rahinge")
 class RelativisticAverageHinge(Objective):
     """Relativistic average hinge GAN: the hinge margins applied to C(xr) - E C(xf) and
-    C(xf) - E C(xr); G plays the same game with the roles of real and fake exchanged."""
+    C(xf) - E C(xr); G plays the same game with the roles of real and fake exchanged.
+
+    Scale: this loss is the sum of its two terms, twice the original relativistic-GAN
+    code's (which halves the sum), so a ``gp`` penalty at weight 10 is half as strong
+    relative to it as weight 10 there (use 20 to match)."""
 
     d_formula = "E max(0, 1 - (C(xr) - E C(xf))) + E max(0, 1 + (C(xf) - E C(xr)))"
     g_formula = "E max(0, 1 - (C(xf) - E C(xr))) + E max(0, 1 + (C(xr) - E C(xf)))"
