@@ -2,10 +2,11 @@
 
 The zoo compares objectives, so the networks stay fixed per dataset:
 
-- ``dcgan28``: the MNIST DCGAN of seed 001 (28x28, width 32, D dropout 0.2).
-- ``dcgan32`` / ``dcgan64``: Radford et al. 2016 DCGAN (seed 000's 64x64 layer table;
+- ``dcgan28``: a DCGAN for MNIST (28x28, width 32, D dropout 0.2).
+- ``dcgan32`` / ``dcgan64``: Radford et al. 2016 DCGAN (its 64x64 layer table;
   32x32 drops one up/down block), width 64.
-- ``mlp``: seed 000's vanilla GAN for images; a small ReLU/LeakyReLU pair for 2-D points.
+- ``mlp``: the fully connected GAN of Goodfellow et al. 2014 (arXiv:1406.2661) for
+  images; a small ReLU/LeakyReLU pair for 2-D points.
 - ``mlp-pacgan``: PacGAN's 2-D pair (Lin et al. 2018): G with four batch-normed ReLU
   layers of 400, D with three maxout layers of 200; its own init (N(0, 0.02)).
 
@@ -15,7 +16,7 @@ Conventions shared by every pair:
   [-1, 1]); the 2-D point generator is linear (the grid spans +-4).
 - ``D(x, labels=None) -> (B,)`` raw logits, never a sigmoid: objectives apply their
   own stable link (``softplus`` / ``logsigmoid``) or none (WGAN, hinge).
-- Conditional (``num_classes > 0``, seed 003): G gets a one-hot label appended to z;
+- Conditional (``num_classes > 0``; Mirza & Osindero 2014, arXiv:1411.1784): G gets a one-hot label appended to z;
   a conv D gets ``num_classes`` one-hot planes appended to its input channels, an MLP D
   a one-hot vector appended to the flat input. Unconditional nets ignore ``labels``.
 - ``g_dropout``: dropout after each hidden activation of G that stays on in eval mode
@@ -321,7 +322,7 @@ def _dcgan32(**kw):
 
 @_backbone("dcgan64", width=64, d_dropout=0.0)
 def _dcgan64(**kw):
-    """64x64 (seed 000's table): G 8w 4x4 -> 4w 8 -> 2w 16 -> w 32 -> C 64; D mirrors."""
+    """64x64 (Radford et al. 2016's table): G 8w 4x4 -> 4w 8 -> 2w 16 -> w 32 -> C 64; D mirrors."""
     return _dcgan(name="dcgan64", size=64, **kw)
 
 
@@ -330,7 +331,7 @@ def _dcgan64(**kw):
 
 @_backbone("mlp", width=128, d_dropout=0.0)
 def _mlp(*, shape, nz, width, d_norm, num_classes, g_dropout, d_dropout, pack=1):
-    """Images: seed 000's vanilla GAN (G nz-128-784 LeakyReLU + tanh, D 784-128-1
+    """Images: the fully connected GAN of Goodfellow et al. 2014 (G nz-128-784 LeakyReLU + tanh, D 784-128-1
     LeakyReLU, default slope 0.01). Points ``(d,)``: G nz-128-128-d ReLU with a linear
     output, D d-128-128-1 LeakyReLU(0.2). ``width`` sets the hidden size; D has no
     normalization layers, so ``d_norm`` has no effect here."""

@@ -65,7 +65,7 @@ class DatasetInfo:
     #: 2-D mixtures: the mode centres ``((x, y), ...)`` and the std of every mode
     centers: tuple[tuple[float, float], ...] | None = None
     sigma: float | None = None
-    #: generated samples its evaluation protocol scores (DESIGN.md, "Protocols"), against
+    #: generated samples its evaluation protocol scores (README, ``gan-zoo eval``), against
     #: as many reference images (at most the whole reference split)
     eval_samples: int | None = None
     #: whether a budget may score fewer (and say so in its rows); False keeps the
@@ -386,7 +386,8 @@ def _gaussian_mixture(name: str, seed: int, train: bool, limit: int | None):
     return x, y, {"centers": centers, "sigma": sigma}
 
 
-# PacGAN / VEEGAN toy protocol (DESIGN.md): ring8 on a circle of radius 2, sigma 0.02;
+# PacGAN / VEEGAN toy protocol (Srivastava et al. 2017, arXiv:1705.07761; Lin et al. 2018,
+# arXiv:1712.04086): ring8 on a circle of radius 2, sigma 0.02;
 # grid25 on {-4, -2, 0, 2, 4}^2, sigma 0.05.
 @register_dataset("ring8", kind="points", channels=0, image_size=None, num_classes=8,
           default_backbone="mlp", centers=_ring_centers(), sigma=0.02, eval_samples=2_500)

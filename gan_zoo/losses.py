@@ -1,6 +1,6 @@
 """The objective zoo: every GAN loss as two small functions of the critic's raw logits.
 
-Conventions (DESIGN.md, exact): ``C`` is the raw output of D (a logit, no sigmoid in
+Conventions (exact): ``C`` is the raw output of D (a logit, no sigmoid in
 the network), ``sigma`` the logistic sigmoid, ``E`` the batch mean. Every objective has
 
     d_loss(real_logits, fake_logits) -> 0-dim tensor that D minimizes

@@ -194,7 +194,7 @@ class SoftLabels(Regularizer):
     run's objective (``real_high`` unless overridden) and refuses BCE targets outside
     [0, 1]."""
 
-    source = "ganhacks (Chintala et al. 2016); seed 004"
+    source = "ganhacks (Chintala et al. 2016)"
     summary = ("real ~ U(0.7, 1.2) (least squares) or U(0.7, 1.0) (sigmoid family), "
                "fake ~ U(0.0, 0.3), resampled every step")
     params = {"real_low": 0.7, "real_high": 1.2, "fake_low": 0.0, "fake_high": 0.3}
@@ -300,7 +300,7 @@ class SpectralNorm(Regularizer):
 @register_regularizer("gp")
 class GradientPenalty(Regularizer):
     """The WGAN-GP penalty lambda * E (||grad C(x_hat)||_2 - 1)^2 added to any objective's
-    D loss (RSGAN-GP, RaSGAN-GP of the loss table in seed 004)."""
+    D loss (RSGAN-GP, RaSGAN-GP of Jolicoeur-Martineau 2019, arXiv:1807.00734)."""
 
     source = "Gulrajani et al. 2017, arXiv:1704.00028"
     summary = "gradient penalty, lambda 10"

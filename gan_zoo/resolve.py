@@ -19,7 +19,7 @@ from gan_zoo.errors import GanZooError
 from gan_zoo.losses import Objective, get_loss
 from gan_zoo.regularizers import Regularizer, implied_regularizers, parse_regularizers
 from gan_zoo.settings import TrainSettings
-from gan_zoo.spec import MATCH_MODES, RunSpec
+from gan_zoo.spec import RunSpec
 
 __all__ = ["Resolved", "resolve", "resolve_device", "build_networks"]
 
@@ -42,11 +42,34 @@ class Resolved:
     #: step draws ``pack * batch_size`` reals and fakes
     pack: int = 1
 
-    def __getattr__(self, name: str) -> Any:
-        """The training settings by name: ``res.n_critic``, ``res.lr_d``, ``res.clip``."""
-        if name in TrainSettings.names():
-            return getattr(self.settings, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    # the training settings, each by name (the same as ``res.settings.<name>``)
+    @property
+    def optimizer(self) -> str:
+        return self.settings.optimizer
+
+    @property
+    def lr_g(self) -> float:
+        return self.settings.lr_g
+
+    @property
+    def lr_d(self) -> float:
+        return self.settings.lr_d
+
+    @property
+    def beta1(self) -> float | None:
+        return self.settings.beta1
+
+    @property
+    def beta2(self) -> float | None:
+        return self.settings.beta2
+
+    @property
+    def n_critic(self) -> int:
+        return self.settings.n_critic
+
+    @property
+    def clip(self) -> float | None:
+        return self.settings.clip
 
     @property
     def penalty_weight(self) -> float:
@@ -85,19 +108,9 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def resolve(spec: RunSpec) -> Resolved:
-    """Check a spec and fill in every default. Raises GanZooError / NotApplicableError."""
-    for name in ("steps", "batch_size", "nz", "log_every", "checkpoint_every"):
-        value = getattr(spec, name)
-        if not isinstance(value, int) or value < 1:
-            raise GanZooError(f"{name} must be a positive integer, got {value!r}")
-    if spec.match not in MATCH_MODES:
-        raise GanZooError(f"unknown match {spec.match!r}; valid: {', '.join(MATCH_MODES)}")
-    if spec.wall_budget_s is not None and not spec.wall_budget_s > 0:
-        raise GanZooError(f"wall_budget_s must be a positive number of seconds, got {spec.wall_budget_s!r}")
-    for name in ("curve_points", "curve_samples"):
-        value = getattr(spec, name)
-        if not isinstance(value, int) or value < (0 if name == "curve_points" else 10):
-            raise GanZooError(f"{name} must be an integer >= {0 if name == 'curve_points' else 10}, got {value!r}")
+    """Check that a spec's fields go together and fill in every default. Raises
+    GanZooError / NotApplicableError. (Each field alone was checked when the spec was
+    made: :meth:`gan_zoo.spec.RunSpec.__post_init__`.)"""
     objective = get_loss(spec.loss)
     info = dataset_info(spec.dataset)
     regs = parse_regularizers(spec.regularizers, spec.reg_params)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
 from gan_zoo.errors import GanZooError
-from gan_zoo.settings import check_value, parse_value
+from gan_zoo.settings import MATCH_MODES, check_value, parse_value
 
 #: Spec fields that describe where a run executes, not what it computes;
 #: they do not enter the run id.
@@ -30,13 +30,15 @@ ID_WHEN_SET_FIELDS = ("wall_budget_s", "updates")
 #: How the two players update (``updates``): D's ``n_critic`` steps then G's (the default),
 #: or both from one batch at the same parameters (simultaneous gradient descent).
 UPDATE_MODES = ("alternating", "simultaneous")
-#: How a grid matches compute across objectives (``gan-zoo bench --match``).
-MATCH_MODES = ("g-steps", "d-steps", "wall")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSpec:
-    """One (dataset, backbone, objective, regularizers, seed) combination."""
+    """One (dataset, backbone, objective, regularizers, seed) combination: a value
+    (frozen; :meth:`replace` makes another). Each field is checked on its own when the
+    spec is made (:func:`gan_zoo.settings.check_value`); whether the fields go together
+    (an objective with a regularizer, a norm with a penalty) is decided by
+    :func:`gan_zoo.resolve.resolve` alone."""
 
     dataset: str = "mnist"
     loss: str = "ns"

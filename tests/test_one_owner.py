@@ -246,3 +246,30 @@ def test_the_local_executor_takes_runs_submitted_while_it_reports(tmp_path):
             ex.submit(b)  # e.g. a search proposing its next trial
     ex.close()
     assert seen == [a.run_id, b.run_id]
+
+
+# -- a spec checks its own fields; resolve checks how they go together -------------------
+
+
+def test_a_spec_is_a_value_that_checks_each_field_itself():
+    import dataclasses
+
+    from gan_zoo.resolve import Resolved, resolve
+    from gan_zoo.spec import RunSpec
+
+    spec = RunSpec(dataset="ring8")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.steps = 5
+    for bad, allowed in ((dict(match="sometimes"), "one of g-steps, d-steps, wall"),
+                         (dict(curve_samples=3), "an integer >= 10"),
+                         (dict(wall_budget_s=0.0), "a positive number of seconds"),
+                         (dict(precision="fp8"), "one of fp32, tf32, bf16")):
+        with pytest.raises(GanZooError, match=allowed):
+            RunSpec(**bad)
+    # a combination is resolve's to refuse: the spec itself is well-formed
+    both = RunSpec(dataset="ring8", loss="wgan-gp", d_norm="batch")
+    with pytest.raises(GanZooError, match="d_norm=batch cannot be used with a gradient penalty"):
+        resolve(both)
+    assert "__getattr__" not in vars(Resolved)
+    res = resolve(RunSpec(dataset="ring8", loss="wgan"))
+    assert (res.n_critic, res.clip, res.optimizer) == (res.settings.n_critic, res.settings.clip, "rmsprop")

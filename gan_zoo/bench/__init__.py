@@ -1,18 +1,9 @@
 """The benchmark: from a grid of run specs to tables, statistics, plots and a report.
 
-Reading side (this package's tables/stats/plots/report modules): run folders ->
-``runs.csv``, ``curves.csv``, ``summary.csv``, ``stats.csv``, ``plots/*.png`` and
-``report.md``, all rebuilt from the run folders by :func:`rebuild`. The import is
-lazy so that the runner does not pay for pandas and seaborn at start-up.
+Running side: :mod:`~gan_zoo.bench.plan` (the checked plan of ``gan-zoo bench``),
+:mod:`~gan_zoo.bench.grid`, :mod:`~gan_zoo.bench.runner` and the executors
+(:mod:`~gan_zoo.bench.executors`). Reading side: run folders -> ``runs.csv``,
+``curves.csv``, ``summary.csv``, ``stats.csv``, ``plots/*.png`` and ``report.md``, all
+rebuilt from the run folders by :func:`gan_zoo.bench.report.rebuild`. Nothing is
+imported here, so the runner does not pay for pandas and seaborn at start-up.
 """
-
-from __future__ import annotations
-
-__all__ = ["rebuild"]
-
-
-def rebuild(results_dirs, out_dir=None):
-    """Collect runs, write tables, plots and report; see :func:`gan_zoo.bench.report.rebuild`."""
-    from gan_zoo.bench.report import rebuild as _rebuild
-
-    return _rebuild(results_dirs, out_dir)

@@ -1,7 +1,8 @@
 """Run folders -> tables: runs.csv, curves.csv, summary.csv, stats.csv.
 
-The runner writes each run into its own folder; this module is the only reader of
-those folders for the benchmark tables. It merges several results folders (a benchmark
+The runner writes each run into its own folder; this module turns those folders into
+the benchmark tables (the report's reading, the progress line and the plots read them
+too, each for its own purpose). It merges several results folders (a benchmark
 resumed elsewhere, or split across machines) and keeps one row per run id.
 """
 

@@ -1,6 +1,6 @@
 """Mode-coverage metrics: pure functions of class predictions or 2-D points.
 
-Protocols (DESIGN.md, "Protocols"):
+Protocols (README, ``gan-zoo eval``):
 
 * MNIST: a class counts as covered only when the classifier recognises samples of it
   *confidently* (``rule="confident"``): the class histogram counts the samples whose
