@@ -273,3 +273,16 @@ def test_a_spec_is_a_value_that_checks_each_field_itself():
     assert "__getattr__" not in vars(Resolved)
     res = resolve(RunSpec(dataset="ring8", loss="wgan"))
     assert (res.n_critic, res.clip, res.optimizer) == (res.settings.n_critic, res.settings.clip, "rmsprop")
+
+
+def test_no_module_cites_documents_outside_the_repository():
+    """Code and help cite papers and the project's own README, not design notes or
+    numbered seed documents that are not in the repository."""
+    stale = re.compile(r"DESIGN\.md|\bseed 00\d\b")
+    found = [f"{p.relative_to(REPO)}:{i}" for p in sorted((REPO / "gan_zoo").rglob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1) if stale.search(line)]
+    assert found == []
+    from gan_zoo.cli import cli
+
+    r = CliRunner().invoke(cli, ["train", "--help"])
+    assert r.exit_code == 0 and not stale.search(r.output)
