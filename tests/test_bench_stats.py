@@ -349,3 +349,21 @@ def test_setting_tests_compare_each_regularizer_with_none_within_each_objective(
     # an objective in one setting only, or with too few seeds, has no such tests
     assert setting_tests(runs[runs[C.REGULARIZERS] == "none"], "fid").empty
     assert setting_tests(runs[runs[C.SEED] < 2], "fid").empty
+
+
+def test_stratified_test_finds_a_setting_that_moves_every_objective_the_same_way():
+    from gan_zoo.bench.stats import stratified_setting_tests
+
+    rows = []
+    for i, loss in enumerate(["hinge", "lsgan", "ns", "minimax", "rasgan"]):
+        for s in range(3):
+            for regs, shift in (("none", 0.0), ("instance-noise", -5.0), ("gp", 0.0)):
+                # seeds interleave within an objective except for the shift; gp: no effect
+                fid = 100 + 20 * i + 3 * s + shift + (0.5 * ((s + i) % 2) if regs == "gp" else 0.0)
+                rows.append({C.DATASET: "mnist", C.LOSS: loss, C.REGULARIZERS: regs, C.PARAMS: "{}",
+                             C.SEED: s, C.STATUS: C.OK, "fid": fid})
+    out = stratified_setting_tests(pd.DataFrame(rows), "fid").set_index("setting")
+    noise = out.loc["instance-noise"]
+    assert noise["strata"] == 5 and noise["lower"] == 5 and noise["higher"] == 0
+    assert noise["p_lower"] < 0.01 and noise["p_higher"] > 0.99  # no single 3-vs-3 test gets below 0.1
+    assert out.loc["gp", "p"] > 0.2

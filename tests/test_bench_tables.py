@@ -370,7 +370,7 @@ def test_significant_differences_are_named(tmp_path):
     assert ("ns is better than minimax: median FID 7 vs 22, difference -15 (95% CI -18 to -12); "
             "a seed of ns beats one of minimax with probability 1.00 (95% CI 1.00 to 1.00); "
             "p_holm 0.0079") in report
-    assert "Tier 1 (not separable from ns): ns" in report and "Tier 2 (worse than ns): minimax" in report
+    assert "Not separable from ns: ns" in report and "Worse than ns: minimax" in report
     assert "| fid | none | minimax | ns | 5 | 5 | 22 | 7 | 15 (12 to 18) | 0.00 (0.00 to 0.00) " in report
     assert "Best" not in report  # against a baseline only; no all-pairs test says best
 

@@ -50,12 +50,12 @@ def test_six_seeds_the_leader_is_significantly_better_than_the_baseline(tmp_path
     text = report_text(tmp_path, runs_table(6))
     assert "(9 comparisons against the baseline ns, exact two-sided Mann-Whitney" in text
     assert "): 1 significant." in text
-    assert "Tier 1 (better than ns): wgan" in text
-    assert "Tier 2 (not separable from ns): " in text
+    assert "  - Better than ns: wgan" in text
+    assert "  - Not separable from ns: " in text and "Tier" not in text
     assert "wgan is better than ns: median FID 42.5 vs 107.8" in text and "p_holm 0.019" in text
     assert "Best" not in text  # a baseline family does not compare wgan with the others
     assert "### Tests" in text and "| smallest possible p |" in text and "| 0.0022 |" in text
-    assert "| tier | rank | objective |" in text
+    assert "| tests say | rank | objective |" in text and "| better than ns | 1 | wgan |" in text
 
 
 def test_all_pairs_name_a_best_only_when_it_is_significant(tmp_path):
@@ -71,7 +71,7 @@ def test_three_seeds_the_report_says_nothing_can_be_concluded(tmp_path):
     text = report_text(tmp_path, runs_table(3))
     assert ("Nothing can be concluded on mnist, no regularizer: with 3 seeds no comparison can be "
             "significant at 0.05 (smallest p 0.10, 9 comparisons); 6 seeds can") in text
-    assert "### Tests" not in text and "p_holm" not in text and "| tier |" not in text
+    assert "### Tests" not in text and "p_holm" not in text and "| tests say |" not in text
     assert "Best" not in text and "best" not in text
 
 

@@ -24,6 +24,7 @@ from gan_zoo.data import is_points
 from gan_zoo.metrics import keys
 
 __all__ = ["budget_lines", "extractor_lines", "verdict_lines", "setting_lines", "curve_lines", "tier_map",
+           "tier_labels", "stratified_lines",
            "curve_trend", "curve_samples", "curve_scale_text", "CURVE_RULE",
            "batch_sizes", "epoch_size", "fmt_number"]
 
@@ -271,6 +272,28 @@ def _tier_names(groups: list[list[str]], baseline: str | None, comparisons: str)
             else f" (not separable from {baseline})" for i in range(len(groups))]
 
 
+def tier_labels(summary: pd.DataFrame, stats: pd.DataFrame | None, comparisons: str,
+                baseline: str | None) -> dict[tuple, str]:
+    """(dataset, loss, regularizers, params) -> what the tests say of it, for the report
+    table: against a baseline "better than ns" / "not separated from ns" / "worse than
+    ns" (no tier number, which would read as a rank: a rank-6 objective the tests cannot
+    separate from the baseline is not "top tier"); with all pairs, "group k" (1: the
+    best group the tests separate)."""
+    out = {}
+    for (dataset, regs, params), sub in summary.groupby([C.DATASET, C.REGULARIZERS, C.PARAMS]):
+        metric = _rank_metric(sub)
+        family = _family(stats, dataset, regs, params, metric)
+        if metric is None or not can_reject(family):
+            continue
+        groups = tiers(family, _medians(family), metric)
+        names = _tier_names(groups, baseline, comparisons)
+        for i, (group, name) in enumerate(zip(groups, names), start=1):
+            label = name.strip(" ()").replace("not separable", "not separated") if name else f"group {i}"
+            for loss in group:
+                out[(dataset, loss, regs, params)] = label
+    return out
+
+
 def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | None,
                   comparisons: str, baseline: str | None) -> list[str]:
     """What the tests allow us to say about each setting of ``dataset``."""
@@ -327,7 +350,13 @@ def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | Non
             lines.append(f"  - Best on {where}: **{groups[0][0]}**, significantly better than "
                          "every other objective.")
         for i, (g, name) in enumerate(zip(groups, _tier_names(groups, baseline, comparisons)), start=1):
-            lines.append(f"  - Tier {i}{name}: {_names(g)}")
+            if name:  # against a baseline: what the tests say, no tier number to read as a rank
+                text = name.strip(" ()")
+                lines.append(f"  - {text[0].upper()}{text[1:]}: {_names(g)}"
+                             + (" (the tests cannot order these; see the seeds in the tables)"
+                                if "not separable" in text and len(g) > 1 else ""))
+            else:
+                lines.append(f"  - Group {i} (1: the best group the tests separate): {_names(g)}")
         for _, r in sig.sort_values(C.P_HOLM).head(MAX_LISTED).iterrows():
             lines.append(f"  - {_effect(r, metric)}.")
         if sig.empty:
@@ -380,6 +409,35 @@ def setting_lines(dataset: str, stats: pd.DataFrame | None) -> list[str]:
             shown = family if len(family) <= MAX_LISTED else sig.sort_values(C.P_HOLM).head(MAX_LISTED)
             lines.append(f"  - {label}: {len(sig)} of {len(family)} significant{kw}.")
             lines += [f"    - {_setting_effect(r, metric)}." for _, r in shown.iterrows()]
+    return lines
+
+
+def stratified_lines(dataset: str, runs: pd.DataFrame, metric: str | None = None) -> list[str]:
+    """Whether each setting moves every objective of ``dataset`` the same way: the
+    stratified test of :func:`gan_zoo.bench.stats.stratified_setting_tests` on the rank
+    metric, one line per setting (only where some objective has 2+ settings)."""
+    from gan_zoo.bench.stats import stratified_setting_tests
+
+    sub = runs[runs[C.DATASET] == dataset]
+    if metric is None:
+        available = {m for m in keys.METRIC_COLUMNS if m in sub and sub[m].notna().any()}
+        by = C.rank_metrics(dataset, available)
+        metric = by[0] if by else None
+    if metric is None:
+        return []
+    table = stratified_setting_tests(sub, metric)
+    if table.empty:
+        return []
+    label = C.METRIC_LABELS.get(metric, metric)
+    lines = [f"Settings across objectives on {dataset} (van Elteren stratified rank-sum test on "
+             f"{label}, strata = objectives, each setting against {table['reference'].iloc[0]}; "
+             "normal approximation; Holm over the settings; the per-objective tests above ask "
+             "each objective alone):"]
+    for _, r in table.sort_values("p").iterrows():
+        lines.append(f"  - {C.setting_label(r['setting'], r['params'])}: median {label} lower in "
+                     f"{r['lower']} and higher in {r['higher']} of {r['strata']} objectives; "
+                     f"one-sided p (lower) {fmt_p(r['p_lower'])}, (higher) {fmt_p(r['p_higher'])}; "
+                     f"two-sided p_holm {fmt_p(r['p_holm'])}.")
     return lines
 
 

@@ -370,3 +370,67 @@ def tiers(family: pd.DataFrame, medians: dict[str, float], metric: str) -> list[
         out.append(tier)
         left = [n for n in left if n not in tier]
     return out
+
+
+def stratified_setting_tests(runs_df: pd.DataFrame, metric: str = "fid", *,
+                             min_seeds: int = C.MIN_SEEDS_FOR_TEST) -> pd.DataFrame:
+    """Does a setting move every objective the same way? Per dataset and setting, one
+    test across objectives: the van Elteren stratified rank-sum test (van Elteren 1960),
+    strata = objectives that ran both the setting and the reference setting
+    (:func:`reference_setting`) with ``min_seeds`` seeds each. Per stratum the
+    Mann-Whitney U of setting vs reference; Z = sum w_i (U_i - n_a n_b / 2) /
+    sqrt(sum w_i^2 Var U_i) with w_i = 1 / (n_a + n_b + 1) and the tie-corrected
+    variance; normal approximation. Returns one row per (dataset, setting): ``dataset``,
+    ``setting`` (regularizers), ``params``, ``reference`` (label), ``strata``, ``lower``
+    (objectives whose median fell), ``higher``, ``z``, ``p_lower`` and ``p_higher``
+    (one-sided: the setting lowers / raises the metric), ``p`` (two-sided), ``p_holm``
+    (two-sided, Holm over the settings of the dataset). Each objective's own test is in
+    :func:`setting_tests`; this one pools them, so a small shift shared by every
+    objective can reach significance where no single objective's test does."""
+    from scipy.stats import norm, rankdata
+
+    cols = ["dataset", "setting", "params", "reference", "strata", "lower", "higher", "z",
+            "p_lower", "p_higher", "p", "p_holm"]
+    if runs_df is None or runs_df.empty or metric not in runs_df.columns:
+        return pd.DataFrame(columns=cols)
+    ok = runs_df[(runs_df[C.STATUS] == C.OK) & runs_df[metric].notna()]
+    rows = []
+    for dataset, sub in ok.groupby(C.DATASET, sort=True):
+        settings = set(zip(sub[C.REGULARIZERS], sub[C.PARAMS]))
+        if len(settings) < 2:
+            continue
+        ref = reference_setting(settings)
+        found = []
+        for setting in sorted(settings - {ref}):
+            num = den = 0.0
+            lower = higher = strata = 0
+            for loss, g in sub.groupby(C.LOSS, sort=True):
+                xa = g[(g[C.REGULARIZERS] == setting[0]) & (g[C.PARAMS] == setting[1])][metric].to_numpy(float)
+                xb = g[(g[C.REGULARIZERS] == ref[0]) & (g[C.PARAMS] == ref[1])][metric].to_numpy(float)
+                if len(xa) < min_seeds or len(xb) < min_seeds:
+                    continue
+                na, nb = len(xa), len(xb)
+                ranks = rankdata(np.r_[xa, xb])
+                u = ranks[:na].sum() - na * (na + 1) / 2  # U of the setting: large when it is higher
+                n = na + nb
+                _, counts = np.unique(np.r_[xa, xb], return_counts=True)
+                var = na * nb / 12 * ((n + 1) - (counts ** 3 - counts).sum() / (n * (n - 1)))
+                w = 1.0 / (n + 1)
+                num += w * (u - na * nb / 2)
+                den += w * w * var
+                strata += 1
+                lower += int(np.median(xa) < np.median(xb))
+                higher += int(np.median(xa) > np.median(xb))
+            if strata == 0 or den <= 0:
+                continue
+            z = num / math.sqrt(den)
+            found.append({"dataset": dataset, "setting": setting[0], "params": setting[1],
+                          "reference": C.setting_label(*ref), "strata": strata, "lower": lower,
+                          "higher": higher, "z": z, "p_lower": float(norm.cdf(z)),
+                          "p_higher": float(norm.sf(z)), "p": float(min(1.0, 2 * norm.sf(abs(z))))})
+        if found:
+            adjusted = holm([r["p"] for r in found])
+            for r, ph in zip(found, adjusted):
+                r["p_holm"] = float(ph)
+            rows += found
+    return pd.DataFrame(rows, columns=cols)
