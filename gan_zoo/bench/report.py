@@ -18,7 +18,8 @@ from gan_zoo.bench import columns as C
 from gan_zoo.bench.plots import plot_all
 from gan_zoo.bench.published import noise_floor_note, published_table, with_noise_floor
 from gan_zoo.bench.reading import (budget_lines, compute_table, curve_lines, extractor_lines,
-                                   fmt_number, setting_lines, tier_map, verdict_lines)
+                                   fmt_number, setting_lines, stratified_lines, tier_labels,
+                                   verdict_lines)
 from gan_zoo.bench.stats import COMPARISONS, fmt_p
 from gan_zoo.bench.tables import (check_results_format, collect_runs, compute_stats, has_replicates,
                                   summarize, write_tables)
@@ -144,7 +145,7 @@ def _summary_table(summary: pd.DataFrame, runs: pd.DataFrame, tier: dict, snapsh
     keys_ = list(zip(summary[C.DATASET], summary[C.LOSS], summary[C.REGULARIZERS], summary[C.PARAMS]))
     out = pd.DataFrame(index=summary.index)
     if tier:
-        out["tier"] = [str(tier[k]) if k in tier else "" for k in keys_]
+        out["tests say"] = [str(tier[k]) if k in tier else "" for k in keys_]
     out["order (one seed)" if snapshot else "rank"] = summary[C.RANK]
     out["objective"] = summary[C.LOSS]
     out["regularizers"] = summary[C.REGULARIZERS]
@@ -264,7 +265,7 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
     md += ["", "## Reading", ""]
     for dataset in datasets:
         for line in [*verdict_lines(dataset, summary, stats, comparisons, baseline),
-                     *setting_lines(dataset, stats)]:
+                     *setting_lines(dataset, stats), *stratified_lines(dataset, runs)]:
             md.append(line if line.startswith(" ") else f"- {line}")
     md += [f"- {line}" for line in curve_lines(runs, curves_df)]
     status_lines = _status_lines(runs)
@@ -284,15 +285,19 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
               "single seed; with few seeds it cannot be wider than the seeds' range, so it understates "
               "the uncertainty. Tests: exact two-sided Mann-Whitney U across seeds "
               + (f"of every objective against {baseline}" if comparisons == "baseline" else "of every pair")
-              + " within one setting, Holm-corrected within that setting; a tier holds objectives the "
-              "tests cannot separate."
+              + " within one setting, Holm-corrected within that setting; the \"tests say\" column "
+              + (f"places each objective against {baseline} (better, not separated, worse): objectives "
+                 "not separated from it are not a top tier, whatever their rank"
+                 if comparisons == "baseline" else "groups objectives the tests cannot separate (group 1: "
+                 "the best such group)")
+              + "."
               + (" Settings of one objective (regularizers, swept values): the same test of each against "
                  "the reference setting, Holm-corrected within the objective and metric."
                  if not stats.empty and (stats[C.COMPARISON] == C.SETTING).any() else "")
               + " Compute columns are medians over the ok seeds.")
     md.append("")
 
-    tier = tier_map(summary, stats)
+    tier = tier_labels(summary, stats, comparisons, baseline)
     for dataset in datasets:
         sub = summary[summary[C.DATASET] == dataset]
         snapshot = not sub.empty and int(sub[C.N_OK].max()) <= 1
