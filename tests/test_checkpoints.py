@@ -298,3 +298,13 @@ def test_checkpoint_of_another_run_is_refused(trained, tmp_path, command):
                                               if command == "sample" else [command, str(run)]))
     assert str(run / CHECKPOINT) in line and other in line
     assert _snapshot(run) == before
+
+
+def test_a_fresh_trainers_checkpoint_has_the_checked_structure():
+    """The structure check and Trainer.state agree: a key added to the checkpoint must be
+    added to checkpoints.REQUIRED_KEYS or OPTIONAL_KEYS too."""
+    from gan_zoo.checkpoints import OPTIONAL_KEYS, REQUIRED_KEYS, structure_problem
+
+    state = Trainer(RunSpec(dataset="ring8", steps=2, batch_size=8, device="cpu")).state()
+    assert REQUIRED_KEYS <= set(state) <= REQUIRED_KEYS | OPTIONAL_KEYS
+    assert structure_problem(state, resumable=True) == ""

@@ -3,7 +3,7 @@
 import os
 import stat
 
-from gan_zoo.io import remove_stale_temporaries, write_json_atomic, write_text_atomic
+from gan_zoo.io import TMP_PREFIX, remove_stale_temporaries, write_json_atomic, write_text_atomic
 
 
 def _mode(path):
@@ -25,10 +25,11 @@ def test_atomic_writes_get_the_mode_of_an_ordinary_file(tmp_path):
 def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)
-    keep = [run / "result.json", run / ".gan-zoo.lock", tmp_path / "notes.tmp.txt"]
+    keep = [run / "result.json", run / ".gan-zoo.lock", tmp_path / "notes.tmp.txt",
+            tmp_path / ".notes.tmp.txt", run / ".draft.k3j2h1.tmp.json"]  # not named by gan-zoo
     for p in keep:
         p.write_text("{}")
-    stale = [run / ".result.json.k3j2h1.tmp.json", tmp_path / ".runs.csv.a8b7c6.tmp.csv"]
+    stale = [run / f"{TMP_PREFIX}result.json.k3j2h1.json", tmp_path / f"{TMP_PREFIX}runs.csv.a8b7c6.csv"]
     for p in stale:
         p.write_bytes(b"")  # a SIGKILL mid-write leaves such empty files
     removed = remove_stale_temporaries(tmp_path)
