@@ -150,3 +150,28 @@ def test_the_report_shows_the_noise_floor_under_a_mixture_table(tmp_path):
     text = (rebuild(tmp_path)["report"]).read_text()
     assert "| noise floor: uniform spray |" in text and "| noise floor: line tracer |" in text
     assert "23.1" in text and "16.0" in text
+
+
+def test_reading_tests_the_quality_share_when_the_headline_has_one_seed():
+    import numpy as np
+    import pandas as pd
+
+    from gan_zoo.bench import columns as C
+    from gan_zoo.bench.reading import verdict_lines
+    from gan_zoo.bench.tables import compute_stats, summarize
+
+    rows = []
+    for i, loss in enumerate(["ns", "ralsgan", "wgan"]):
+        for s in range(6):
+            rows.append({C.RUN_ID: f"grid25-{loss}-s{s}", C.DATASET: "grid25", C.LOSS: loss,
+                         C.REGULARIZERS: "none", C.PARAMS: "{}", C.SEED: s, C.STATUS: C.OK,
+                         keys.MODES: 4.0 if s == 0 else np.nan, keys.MODES_PUBLISHED: 18.0,
+                         keys.HQ_FRAC: [0.1, 0.4, 0.02][i] + 0.001 * s})
+    runs = pd.DataFrame(rows)
+    for col in C.RUNS_COLUMNS:
+        if col not in runs:
+            runs[col] = np.nan
+    text = "\n".join(verdict_lines("grid25", summarize(runs), compute_stats(runs, "baseline", "ns"),
+                                   "baseline", "ns"))
+    assert "Single-seed snapshot" in text  # the headline: seed 0 only
+    assert "Mann-Whitney on high-quality share" in text and "Better than ns: ralsgan" in text

@@ -296,20 +296,34 @@ def tier_labels(summary: pd.DataFrame, stats: pd.DataFrame | None, comparisons: 
 
 def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | None,
                   comparisons: str, baseline: str | None) -> list[str]:
-    """What the tests allow us to say about each setting of ``dataset``."""
-    lines = []
+    """What the tests allow us to say about each setting of ``dataset``: on its first
+    rank metric in full; on the further rank metrics (a mixture's high-quality share)
+    where their tests exist, e.g. when the first metric has one seed per objective."""
     sub = summary[summary[C.DATASET] == dataset]
     metric = _rank_metric(sub)
     if metric is None:
         names = " or ".join(C.METRIC_LABELS.get(m, m) for m in C.rank_metrics(dataset)) or "a rank metric"
         return [f"No ok run on **{dataset}** has a value of {names}, so nothing can be compared "
                 "(were the runs evaluated?)."]
+    lines = _verdict_for(dataset, sub, stats, comparisons, baseline, metric)
+    by = next((s.split(",") for s in sub[C.RANK_BY] if s), [])
+    for other in by[1:]:
+        block = _verdict_for(dataset, sub, stats, comparisons, baseline, other, tested_only=True)
+        lines += block
+    return lines
+
+
+def _verdict_for(dataset: str, sub: pd.DataFrame, stats: pd.DataFrame | None, comparisons: str,
+                 baseline: str | None, metric: str, tested_only: bool = False) -> list[str]:
+    lines = []
     label = C.METRIC_LABELS.get(metric, metric)
     vs = f"against the baseline {baseline}" if comparisons == "baseline" else "between all pairs"
     alone = []  # settings where a single objective has values: nothing to compare
     for (regs, params), part in sub.groupby([C.REGULARIZERS, C.PARAMS], sort=True):
         where = f"{dataset}, {C.setting_prose(regs, params)}"
         ranked = part[part[C.stat_column(metric, "n")] > 0]
+        if tested_only and not can_reject(_family(stats, dataset, regs, params, metric)):
+            continue
         if len(ranked) == 1:
             alone.append((ranked[C.LOSS].iloc[0], C.setting_prose(regs, params)))
             continue
@@ -362,7 +376,7 @@ def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | Non
         if sig.empty:
             lines.append(f"  - No objective differs significantly {vs}; smallest p_holm "
                          f"{fmt_p(family[C.P_HOLM].min())}.")
-    if alone:
+    if alone and not tested_only:
         losses = sorted({loss for loss, _ in alone})
         lines.append(f"One objective per setting on {dataset} ({_names(losses)} in "
                      f"{_plural(len(alone), 'setting')}: {'; '.join(w for _, w in alone)}), so no "
