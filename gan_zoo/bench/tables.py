@@ -176,11 +176,11 @@ def _old_rule_was_published(dataset: str, n) -> bool:
 
 def _rescore_mixture(row: dict, run_dir: Path, metrics: dict) -> None:
     """A 2-D run scored before the noise-floor rule (its metrics.json has no
-    ``modes_published``): the headline ``modes`` and ``modes_published`` come from the
-    run's samples.npz (2,500 points of the final generator: another draw than the scored
-    one, so the high-quality share and KL stay those of metrics.json) and the eval_protocol
-    says so. Without samples.npz the headline is not measured (empty), and the published
-    count is metrics.json's own where its old rule was the published one (grid25)."""
+    ``modes_published``): the headline ``modes`` comes from the run's samples.npz (2,500
+    points of the final generator: another draw than the scored one, so the high-quality
+    share and KL stay those of metrics.json) and the eval_protocol says so; without
+    samples.npz it is not measured (empty). ``modes_published`` is metrics.json's own
+    count where its old rule was the published one (grid25), else samples.npz's."""
     from gan_zoo.bench.plots import _read_samples
     from gan_zoo.data import dataset_info
     from gan_zoo.metrics import modes
@@ -195,7 +195,8 @@ def _rescore_mixture(row: dict, run_dir: Path, metrics: dict) -> None:
     info = dataset_info(row[C.DATASET])
     res = modes.mixture_modes(_read_samples(path), info.mixture_centers(), info.sigma)
     row[keys.MODES] = float(res[keys.MODES])
-    row[keys.MODES_PUBLISHED] = float(res[keys.MODES_PUBLISHED])
+    if pd.isna(row[keys.MODES_PUBLISHED]):  # else the scored draw's own count, by the same rule
+        row[keys.MODES_PUBLISHED] = float(res[keys.MODES_PUBLISHED])
     protocol = row.get(keys.EVAL_PROTOCOL) or "protocol"
     row[keys.EVAL_PROTOCOL] = f"{protocol}; {RESCORED_NOTE}"
 
