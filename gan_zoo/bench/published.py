@@ -173,10 +173,12 @@ def noise_floor_note(dataset: str) -> str:
             "sample, kept to compare with the papers; junk points pass it too, so a count near "
             "the floor rows below the table (what 2,500 uniformly sprayed points, and 2,500 "
             "points spread along a line through the modes, score in expectation) says nothing "
-            "about coverage. Runs scored before the headline rule existed were rescored on "
-            "their stored samples.npz (another draw of 2,500 points from the final generator; "
-            "eval_protocol in runs.csv says so); where a run kept no samples its headline "
-            "count is empty (not measured) and its published count is the one it was scored with.")
+            "about coverage. Runs scored before the headline rule existed get it from their stored "
+            "samples.npz (another draw of 2,500 points from the final generator; eval_protocol "
+            "in runs.csv says so), and where a run kept no samples it is empty (not measured); "
+            "their published count is the one they were scored with where their old rule was the "
+            "published one (grid25), else it comes from samples.npz too (ring8, whose old rule "
+            "needed 4 samples).")
 
 
 def published_table(runs: pd.DataFrame) -> pd.DataFrame:
