@@ -115,6 +115,8 @@ def refusal(run: Resolved | RunSpec) -> str | None:
     spec = res.spec
     if spec.wall_budget_s is not None:
         return "a wall-clock budget (--match wall) is a run's own clock; a population shares one"
+    if getattr(spec, "updates", None) not in (None, "alternating"):
+        return f"updates={spec.updates} is not packed (populations take alternating updates)"
     if spec.precision not in PACK_PRECISIONS:
         return f"precision {spec.precision} (bf16 autocast) is not packed; packed precisions: {', '.join(PACK_PRECISIONS)}"
     for reg in res.hooks:
@@ -650,19 +652,20 @@ class Population:
                            for m in self.active])
         if self.shared_data:
             data = self.active[0].data
-            idx = idx.to(data.x.device)
+            idx = _to_device(idx, data.x.device)
             x = data.x[idx]
             y = None if data.y is None else data.y[idx]
         else:
-            x = torch.stack([m.data.x[i.to(m.data.x.device)] for m, i in zip(self.active, idx)])
+            idx = _to_device(idx, self.active[0].data.x.device)
+            x = torch.stack([m.data.x[i] for m, i in zip(self.active, idx)])
             y = None if self.active[0].data.y is None else torch.stack(
-                [m.data.y[i.to(m.data.x.device)] for m, i in zip(self.active, idx)])
+                [m.data.y[i] for m, i in zip(self.active, idx)])
         return x, (y if self.num_classes else None)
 
     def _z(self, bs: int) -> Tensor:
         nz = self.res0.spec.nz
         z = torch.stack([torch.randn(bs, nz, generator=m.noise_gen) for m in self.active])
-        return z if self.device == "cpu" else z.to(self.device, non_blocking=True)
+        return _to_device(z, self.device)
 
     def _drop_gens(self) -> list[torch.Generator]:
         return [m.drop_gen for m in self.active]
@@ -939,6 +942,17 @@ class Population:
         result.run_dir = str(m.run_dir or "")
         result.precision = res.spec.precision
         return result
+
+
+def _to_device(t: Tensor, device) -> Tensor:
+    """A CPU-drawn tensor (batch indices, latents: the single run's CPU streams) on the
+    networks' device without the host waiting: staged in pinned memory (the caching host
+    allocator reuses a block only once its copy is done), then copied asynchronously. On
+    the CPU, the tensor itself."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return t
+    return t.pin_memory().to(device, non_blocking=True)
 
 
 def _write_log(m: Member) -> None:

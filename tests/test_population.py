@@ -142,6 +142,7 @@ def test_refusals_name_their_reason():
         "Maxout": RunSpec(dataset="ring8", backbone="mlp-pacgan", device="cpu"),
         "bf16": RunSpec(dataset="ring8", precision="bf16", device="cpu"),
         "wall-clock": RunSpec(dataset="ring8", wall_budget_s=3.0, device="cpu"),
+        "simultaneous": RunSpec(dataset="ring8", updates="simultaneous", device="cpu"),
     }
     for word, spec in cases.items():
         why = refusal(spec)
@@ -269,3 +270,76 @@ def test_members_at_different_steps_catch_up(tmp_path):
     for d, r in zip(dirs, ref):
         assert (d / LOG_CSV).read_text().splitlines()[0] == (r / LOG_CSV).read_text().splitlines()[0]
         assert len((d / LOG_CSV).read_text().splitlines()) == len((r / LOG_CSV).read_text().splitlines())
+
+
+# -- the bench packs by itself (gan_zoo.bench.packing) ------------------------------------
+
+
+def _items(n, **kw):
+    from gan_zoo.bench.grid import GridItem
+
+    return [GridItem(RunSpec(device="cpu", seed=s, **kw)) for s in range(n)]
+
+
+def test_plan_units_groups_compatible_runs():
+    from gan_zoo.bench.packing import plan_units
+
+    ring = _items(6, dataset="ring8", loss="ns")
+    units, notes = plan_units(ring, "auto", workers=2)  # the MLP on the CPU: packed, split over 2 workers
+    assert sorted(map(len, units)) == [3, 3] and "2 population(s)" in notes[0]
+    units, _ = plan_units(ring, 4, workers=1)
+    assert sorted(map(len, units)) == [3, 3]  # 6 runs at most 4 a population: two of 3
+    units, notes = plan_units(ring, "off", workers=1)
+    assert [len(u) for u in units] == [1] * 6 and notes == []
+    mnist = _items(4, dataset="mnist", loss="ns")
+    units, notes = plan_units(mnist, "auto", workers=1)  # the DCGAN on the CPU: no measured gain
+    assert [len(u) for u in units] == [1] * 4 and "no measured gain" in notes[0]
+    units, _ = plan_units(mnist, 4, workers=1)
+    assert [len(u) for u in units] == [4]
+    mixed = _items(2, dataset="ring8", loss="ns") + _items(2, dataset="ring8", loss="lsgan") + \
+        _items(2, dataset="ring8", loss="ns", regularizers="spectral-norm")
+    units, notes = plan_units(mixed, 2, workers=1)
+    assert sorted(map(len, units)) == [1, 1, 2, 2]  # ns with ns, lsgan with lsgan, spectral norm alone
+    assert any("spectral-norm" in n for n in notes)
+    with pytest.raises(Exception, match="no run of this grid can be packed"):
+        plan_units(_items(2, dataset="ring8", regularizers="spectral-norm"), 2, workers=1)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "two", "1.5"])
+def test_bad_pack_is_one_line_exit_2(value, tmp_path):
+    from click.testing import CliRunner
+
+    from gan_zoo.cli import cli
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["bench", "--dataset", "ring8", "--budget", "smoke", "--pack", value,
+                                 "--out", str(out)])
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert r.exit_code == 2 and len(lines) == 1 and "--pack" in lines[0] and "K >= 1" in lines[0], r.output
+    assert not out.exists()
+
+
+def test_bench_packs_runs_into_populations(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from gan_zoo.bench import columns as C
+    from gan_zoo.cli import cli
+
+    args = ["bench", "--dataset", "ring8", "--budget", "smoke", "--steps", "6", "--losses", "ns",
+            "--seeds", "3", "--workers", "1", "--quiet"]
+    packed, alone = tmp_path / "packed", tmp_path / "alone"
+    r = CliRunner().invoke(cli, [*args, "--pack", "3", "--out", str(packed)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(packed / C.RUNS_CSV, keep_default_na=False)
+    assert list(df.columns) == [*C.RUNS_COLUMNS, C.POPULATION]
+    assert (df.status == "ok").all() and df[C.POPULATION].str.startswith("pop-").all()
+    assert df[C.POPULATION].nunique() == 1 and len(df) == 3
+    r = CliRunner().invoke(cli, [*args, "--pack", "off", "--out", str(alone)])
+    assert r.exit_code == 0, r.output
+    single = pd.read_csv(alone / C.RUNS_CSV, keep_default_na=False)
+    assert list(single.columns) == C.RUNS_COLUMNS  # no population: the table as before
+    assert sorted(single.run_id) == sorted(df.run_id)
+    # the same command again finds every packed run complete
+    r = CliRunner().invoke(cli, [*args, "--pack", "3", "--out", str(packed)])
+    assert r.exit_code == 0 and "3 already complete" in r.output, r.output

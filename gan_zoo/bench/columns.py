@@ -78,6 +78,19 @@ RUNS_COLUMNS = [
     *keys.METRIC_COLUMNS, *EVAL_EXTRA_COLUMNS, *END_COLUMNS,
     DEVICE, MACHINE, TRAIN_PRECISION, VERSION, RUN_DIR,
 ]
+#: The population a run trained in (``gan_zoo.population``; its id), empty for a run
+#: trained alone.
+POPULATION = "population"
+#: runs.csv columns written only when some run has a value, after RUNS_COLUMNS: tables of
+#: runs without them stay byte for byte as before.
+OPTIONAL_RUNS_COLUMNS = [POPULATION]
+
+
+def runs_columns(df) -> list[str]:
+    """The runs.csv columns of a runs table: RUNS_COLUMNS, then the optional ones it has."""
+    return [*RUNS_COLUMNS, *(c for c in OPTIONAL_RUNS_COLUMNS if c in df.columns)]
+
+
 #: Integer columns (nullable: empty where a run never got that far).
 RUNS_INT_COLUMNS = [SEED, STEPS, STEPS_PLANNED, G_STEPS, D_STEPS, D_EXAMPLES, DIVERGED_STEP, keys.MODES_TOTAL,
                     keys.EVAL_SAMPLES, keys.REFERENCE_SIZE, keys.REFERENCE_SEED]

@@ -117,19 +117,26 @@ def report_command(results_dirs: tuple[Path, ...], out_dir: Path | None, baselin
 @click.option("--curve-points", type=int, default=None,
               help="In-training score points per run (FID of 1,000 samples; modes for 2-D "
                    "mixtures); 0 = none [default: 10, none under 200 steps].")
+@click.option("--pack", default="auto", show_default=True,
+              help="Train runs that differ only in seed, learning rates, betas, clip or gp weight "
+                   "K at a time as one batched population: K, auto (where benchmarks/"
+                   "bench_population.py measured a gain: the 2-D mixtures' MLP on the CPU) or off "
+                   "(every run alone, as the shipped studies were trained).")
 def bench_command(dataset, losses, regularizers, seeds, sets, budget, steps, out, data_root, device,
                   workers, executor, ray_address, gpus_per_run, runs_per_gpu, precision, eval_samples,
                   feature_extractor, inception_weights, no_resume, baseline, comparisons, quiet, match,
-                  wall_seconds, curve_points, preset):
+                  wall_seconds, curve_points, preset, pack):
     """Train and score every objective x regularizer x seed (x --set sweep) combination."""
     options = dict(locals())  # every option, by name, before anything else is bound here
     quiet = options.pop("quiet")
+    from gan_zoo.bench.packing import parse_pack
     from gan_zoo.bench.plan import plan_bench
 
-    run_plan(plan_bench(**options), quiet=quiet)
+    pack = parse_pack(options.pop("pack"))
+    run_plan(plan_bench(**options), quiet=quiet, pack=pack)
 
 
-def run_plan(plan, *, quiet: bool = False) -> None:
+def run_plan(plan, *, quiet: bool = False, pack: str | int = "off") -> None:
     """Carry out a checked :class:`~gan_zoo.bench.plan.BenchPlan`: hold its folder, train
     and score what is not complete, then rebuild the tables and report."""
     from gan_zoo.bench import runner
@@ -174,7 +181,7 @@ def run_plan(plan, *, quiet: bool = False) -> None:
         on_done = _progress(items, todo, out, done_before, secs, quiet, workers=ex.workers)
         try:
             runner.run_grid(items, out, data_root=plan.data_root, evaluation=evaluation, executor=ex,
-                            on_done=on_done)
+                            on_done=on_done, pack=pack)
         except KeyboardInterrupt:
             on_done.close()
             click.echo(f"gan-zoo: interrupted; {completed_count(items, out)} of {len(items)} runs complete "

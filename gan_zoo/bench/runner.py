@@ -43,11 +43,16 @@ def write_skipped(item: GridItem, run_dir: Path) -> dict:
     return result.to_dict()
 
 
-def run_task(task: RunTask) -> dict:
+def run_task(task: RunTask) -> dict | list[dict]:
     """Train (or resume) and score one run; never raises for a run's own failure.
 
-    Returns the stored result dict. What every executor calls, in the driver or in a
-    worker process."""
+    Returns the stored result dict (a list of them for a population,
+    :class:`gan_zoo.bench.packing.PopulationTask`). What every executor calls, in the
+    driver or in a worker process."""
+    from gan_zoo.bench.packing import PopulationTask, run_population_task
+
+    if isinstance(task, PopulationTask):
+        return run_population_task(task)
     return run_item(task.spec, task.sweep, task.run_dir, task.data_root, task.evaluation, task.threads)
 
 
@@ -152,6 +157,7 @@ def run_grid(
     ray_address: str | None = None,
     gpus_per_run: float = 0.0,
     on_done: Callable[[GridItem, dict], None] | None = None,
+    pack: str | int = "off",
 ) -> list[dict]:
     """Run every incomplete item of the grid; returns the results of the runs it ran.
 
@@ -159,7 +165,9 @@ def run_grid(
     ``workers``, ``ray_address`` and ``gpus_per_run`` given here. The executor is looked
     up by name (:func:`gan_zoo.bench.executors.get_executor`): local workers on a GPU
     each see one GPU of their own (:func:`gpu_slots`); Ray tasks ask for
-    :func:`ray_resources`, so runs share GPUs by ``gpus_per_run``."""
+    :func:`ray_resources`, so runs share GPUs by ``gpus_per_run``. ``pack`` (``off``,
+    ``auto`` or K): compatible runs train as populations, each one task
+    (:mod:`gan_zoo.bench.packing`)."""
     runs_root = out / C.RUNS_DIR
     pending = []
     for item in items:
@@ -187,19 +195,30 @@ def run_grid(
     def prepare() -> None:
         _warm_features(pending, data_root, evaluation)
 
+    from gan_zoo.bench.packing import PopulationTask, expand, plan_units
+
+    units, notes = plan_units(pending, pack, executor.workers)
+    for line in notes:
+        print(line, file=sys.stderr)
     ex = get_executor(executor.name)(executor, run_task, prepare=prepare)
     by_task = {}
-    for it in pending:
-        task = RunTask(spec=it.spec, run_dir=runs_root / it.run_id, evaluation=evaluation,
-                       sweep=it.sweep, data_root=data_root, threads=executor.threads)
-        by_task[it.run_id] = it
-        ex.submit(task)
+    for unit in units:
+        tasks = [RunTask(spec=it.spec, run_dir=runs_root / it.run_id, evaluation=evaluation,
+                         sweep=it.sweep, data_root=data_root, threads=executor.threads) for it in unit]
+        by_task.update({it.run_id: it for it in unit})
+        if len(tasks) == 1:
+            ex.submit(tasks[0])
+        else:
+            from gan_zoo.population import population_id
+
+            ex.submit(PopulationTask(tuple(tasks), population_id([t.run_id for t in tasks])))
     results = []
     try:
-        for task, res in ex.results():
-            results.append(res)
-            if on_done:
-                on_done(by_task[task.run_id], res)
+        for unit_task, unit_res in ex.results():
+            for task, res in expand(unit_task, unit_res):
+                results.append(res)
+                if on_done:
+                    on_done(by_task[task.run_id], res)
     finally:
         ex.close()
     return results

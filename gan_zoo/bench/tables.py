@@ -149,6 +149,9 @@ def _run_row(run_dir: Path) -> dict:
         _rescore_mixture(row, run_dir, metrics)
     for m in C.END_COLUMNS:  # from log.csv, read once per kept run in collect_runs
         row[m] = math.nan
+    population = (result.get("resolved") or {}).get(C.POPULATION)
+    if isinstance(population, dict) and population.get("id"):
+        row[C.POPULATION] = str(population["id"])
     return row
 
 
@@ -209,7 +212,10 @@ def _d_examples(result: dict, spec: dict) -> int | None:
 
 
 def _typed_runs(rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=C.RUNS_COLUMNS)
+    optional = [c for c in C.OPTIONAL_RUNS_COLUMNS if any(row.get(c) for row in rows)]
+    df = pd.DataFrame(rows, columns=[*C.RUNS_COLUMNS, *optional])
+    for col in optional:  # present only when some run has one: empty for the others
+        df[col] = df[col].fillna("")
     for col in C.RUNS_INT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
     for col in [*keys.METRIC_COLUMNS, *C.END_COLUMNS, C.WALL_S, C.WALL_BUDGET_S]:
@@ -347,7 +353,7 @@ def collect_runs(results_dirs: Iterable[str | os.PathLike]) -> tuple[pd.DataFram
     raw = raw.sort_values(["_complete", "_n_metrics", "_steps", "_order"],
                           ascending=[False, False, False, True], kind="stable")
     kept = raw.drop_duplicates(subset=[C.RUN_ID], keep="first")
-    runs = _typed_runs(kept[C.RUNS_COLUMNS].to_dict("records"))
+    runs = _typed_runs(kept[C.runs_columns(kept)].to_dict("records"))
     runs = runs.sort_values([C.DATASET, C.LOSS, C.REGULARIZERS, C.PARAMS, C.SEED, C.RUN_ID],
                             kind="stable", na_position="last").reset_index(drop=True)
     runs.attrs["incomplete"] = incomplete
@@ -481,7 +487,7 @@ def write_tables(out_dir: str | os.PathLike, runs_df: pd.DataFrame, curves_df: p
     paths = {}
     runs_out = runs_df.copy()
     runs_out[C.RUN_DIR] = [_relpath(p, out) for p in runs_out[C.RUN_DIR]]
-    paths["runs"] = write_csv_atomic(out / C.RUNS_CSV, runs_out[C.RUNS_COLUMNS])
+    paths["runs"] = write_csv_atomic(out / C.RUNS_CSV, runs_out[C.runs_columns(runs_out)])
     paths["curves"] = write_csv_atomic(out / C.CURVES_CSV, curves_df[C.CURVES_COLUMNS])
     paths["summary"] = write_csv_atomic(out / C.SUMMARY_CSV, summary_df[C.SUMMARY_COLUMNS])
     stats_path = out / C.STATS_CSV
