@@ -375,7 +375,8 @@ def _extremes(sub: pd.DataFrame, metric: str | None, filename: str) -> list[tupl
     """The best and the worst ok seed of one objective by ``metric`` (ties: lower seed):
     ``[(role, row, has_file, note)]``; one entry when every seed ties. When neither
     seed's file was kept, the kept representative (seed 0, else the first ok seed) with a
-    note giving its rank and saying so; without a metric value, the representative."""
+    note giving its rank; an extreme whose file was not kept is named in the note of the
+    other (never drawn as an empty panel); without a metric value, the representative."""
     ok = sub[sub[C.STATUS] == C.OK]
     if metric is not None and metric in ok and ok[metric].notna().any():
         ok = ok[ok[metric].notna()].assign(_v=pd.to_numeric(ok[metric], errors="coerce"))
@@ -394,16 +395,17 @@ def _extremes(sub: pd.DataFrame, metric: str | None, filename: str) -> list[tupl
             return []
         return [("seed", row, True, "")]
     out = [(role, row, _kept(row, filename)) for role, row in picks]
-    if len(out) > 1 and not any(has for _, _, has in out):  # neither grid kept: say so on a kept seed
-        row = _representative(sub, filename)
-        if row is not None:
-            ranked = list(ok.sort_values(["_v", C.SEED], ascending=[not higher, True], kind="stable")[C.RUN_ID])
-            where = (f"rank {ranked.index(row[C.RUN_ID]) + 1} of {len(ranked)}; "
-                     if row[C.RUN_ID] in ranked else "")
-            note = (f"{where}best (seed {int(best[C.SEED])}) and worst (seed {int(worst[C.SEED])}) "
-                    "grids not kept")
-            return [("kept", row, True, note)]
-    return [(role, row, has, "") for role, row, has in out]
+    missing = [f"{role} (seed {int(row[C.SEED])}, {_fmt(row['_v'])})" for role, row, has in out if not has]
+    kept = [(role, row) for role, row, has in out if has]
+    if kept:  # the kept extreme(s); a missing one is named in the caption, not drawn empty
+        note = f"{' and '.join(missing)}: grid not kept" if missing else ""
+        return [(role, row, True, note if i == 0 else "") for i, (role, row) in enumerate(kept)]
+    row = _representative(sub, filename)  # neither kept: a kept seed, with its rank
+    if row is None:
+        return []
+    ranked = list(order[C.RUN_ID])
+    where = f"rank {ranked.index(row[C.RUN_ID]) + 1} of {len(ranked)}; " if row[C.RUN_ID] in ranked else ""
+    return [("kept", row, True, f"{where}{' and '.join(missing)}: grids not kept")]
 
 
 def _kept(row: pd.Series, filename: str) -> bool:
@@ -418,19 +420,20 @@ def _pick_caption(loss: str, role: str, row: pd.Series, metric: str | None, note
         head += f" ({row[C.STATUS]})"
     if metric is not None and not pd.isna(row.get(metric, math.nan)):
         head += f"\n{C.METRIC_LABELS.get(metric, metric)} {_fmt(row[metric])}"
-    return head + (f"\n({note})" if note else "")
+    return head + (f"\n{_wrap(note)}" if note else "")
+
+
+def _wrap(text: str, width: int = 38) -> str:
+    """A caption note in lines that fit one panel at the shipped size."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(f"({text})", width))
 
 
 def _fmt(v) -> str:
     from gan_zoo.bench.reading import fmt_number
 
     return fmt_number(float(v))
-
-
-def _not_kept(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, wrap=True, transform=ax.transAxes,
-            color="dimgray")
-    ax.set_axis_off()
 
 
 def _study_metric(summary_df: pd.DataFrame | None, runs: pd.DataFrame, dataset: str) -> str | None:
@@ -466,15 +469,12 @@ def plot_sample_grids(runs_df: pd.DataFrame, out_dir,
         first = next(mpimg.imread(Path(row[C.RUN_DIR]) / C.SAMPLES_PNG) for _, _, row, has, _ in panels if has)
         notes = any(note for *_, note in panels)
         fig, axes = _panels(len(panels), 3.2 if notes else 2.9, aspect=first.shape[0] / first.shape[1],
-                            ncols=4, title_lines=4 if notes else 2)
+                            ncols=4, title_lines=5 if notes else 2)
         for ax, (loss, role, row, has, note) in zip(axes, panels):
             caption = _pick_caption(loss, role, row, metric, note)
-            if has:
-                ax.imshow(mpimg.imread(Path(row[C.RUN_DIR]) / C.SAMPLES_PNG), cmap="gray",
-                          interpolation="nearest")
-                ax.set_axis_off()
-            else:
-                _not_kept(ax, "sample grid of this seed\nnot kept in the\nshipped run folder")
+            ax.imshow(mpimg.imread(Path(row[C.RUN_DIR]) / C.SAMPLES_PNG), cmap="gray",
+                      interpolation="nearest")
+            ax.set_axis_off()
             ax.set_title(caption, fontsize=10 if note else 11)
         fig.suptitle(f"{dataset}, {C.setting_prose(regs, params)}: best and worst seed of each "
                      f"objective by {C.METRIC_LABELS.get(metric, metric) if metric else 'seed'}",
@@ -515,7 +515,7 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
         notes = any(note for *_, note in panels)
         with sns.axes_style("white"):
             fig, axes = _panels(len(panels), 3.2 if notes else 2.9, extra_h=0.5, ncols=4,
-                                title_lines=5 if notes else 3)
+                                title_lines=6 if notes else 3)
         for ax, (loss, role, row, has, note) in zip(axes, panels):
             seed = "" if pd.isna(row[C.SEED]) else f" seed {int(row[C.SEED])}"
             title = f"{loss}: {role}{seed}".replace("seed seed", "seed")
@@ -528,11 +528,7 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
                 parts.append(f"published rule {row[keys.MODES_PUBLISHED]:.0f}")
             hq = "" if pd.isna(row.get(keys.HQ_FRAC, math.nan)) else f"HQ {100 * row[keys.HQ_FRAC]:.0f}%"
             caption = (title + ("\n" + ", ".join(parts) if parts else "") + (f"\n{hq}" if hq else "")
-                       + (f"\n({note})" if note else ""))
-            if not has:
-                _not_kept(ax, "points of this seed\nnot kept in the\nshipped run folder")
-                ax.set_title(caption, fontsize=10)
-                continue
+                       + (f"\n{_wrap(note)}" if note else ""))
             x = _read_samples(Path(row[C.RUN_DIR]) / C.SAMPLES_NPZ)
             # modes as open red rings under the points, so they never hide what G made
             ax.scatter(centers[:, 0], centers[:, 1], marker="o", s=70, facecolors="none",
