@@ -35,9 +35,7 @@ import torch.nn.functional as F
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.registry import Registry
-
-#: Normalizations allowed for D's hidden layers.
-D_NORMS = ("batch", "layer", "none")
+from gan_zoo.settings import D_NORMS  # D's normalisations; a spec's d_norm is checked against them
 
 BACKBONES: Registry[Callable[..., tuple[nn.Module, nn.Module]]] = Registry("backbone")
 _DEFAULTS: dict[str, dict] = {}

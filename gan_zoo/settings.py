@@ -27,7 +27,7 @@ from typing import Any
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["TrainSettings", "OPTIMIZERS", "PRECISIONS", "MATCH_MODES", "check_value", "parse_value", "parse_pairs", "split_outside_brackets"]
+__all__ = ["TrainSettings", "OPTIMIZERS", "PRECISIONS", "MATCH_MODES", "D_NORMS", "check_value", "parse_value", "parse_pairs", "split_outside_brackets"]
 
 OPTIMIZERS = ("adam", "rmsprop")
 #: A run's numeric precisions (what each means: :mod:`gan_zoo.precision`); kept here, with
@@ -36,6 +36,8 @@ PRECISIONS = ("fp32", "tf32", "bf16")
 #: How a grid matches compute across objectives (``gan-zoo bench --match``; see
 #: :mod:`gan_zoo.bench.grid`).
 MATCH_MODES = ("g-steps", "d-steps", "wall")
+#: D's normalisation layers (:mod:`gan_zoo.backbones`)
+D_NORMS = ("batch", "layer", "none")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "updates": (lambda v: v in ("alternating", "simultaneous"), "alternating or simultaneous"),
     "precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
     "match": (lambda v: v in MATCH_MODES, f"one of {', '.join(MATCH_MODES)}"),
+    "d_norm": (lambda v: v in D_NORMS, f"one of {', '.join(D_NORMS)}"),
     "wall_budget_s": (lambda v: _is_real(v) and v > 0, "a positive number of seconds"),
     "curve_points": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "curve_samples": (lambda v: _is_int(v) and v >= 10, "an integer >= 10"),

@@ -263,7 +263,8 @@ def test_a_spec_is_a_value_that_checks_each_field_itself():
     for bad, allowed in ((dict(match="sometimes"), "one of g-steps, d-steps, wall"),
                          (dict(curve_samples=3), "an integer >= 10"),
                          (dict(wall_budget_s=0.0), "a positive number of seconds"),
-                         (dict(precision="fp8"), "one of fp32, tf32, bf16")):
+                         (dict(precision="fp8"), "one of fp32, tf32, bf16"),
+                         (dict(d_norm="group"), "one of batch, layer, none")):
         with pytest.raises(GanZooError, match=allowed):
             RunSpec(**bad)
     # a combination is resolve's to refuse: the spec itself is well-formed
