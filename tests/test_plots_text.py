@@ -170,3 +170,15 @@ def test_reports_do_not_show_precision_or_density_and_say_why(tmp_path):
     assert "| precision |" not in header and "| density |" not in header
     assert "precision and density are in runs.csv and summary.csv but not shown" in text
     assert {keys.PRECISION, keys.DENSITY} <= set(runs.columns)  # the columns stay
+
+
+def test_reading_names_a_split_objective_not_separated_from_the_baseline():
+    from gan_zoo.bench.reading import verdict_lines
+    from gan_zoo.bench.tables import compute_stats
+
+    runs = _runs({**BIMODAL, "lsgan": [280, 290, 300, 310, 320, 330]})
+    text = "\n".join(verdict_lines("mnist", summarize(runs), compute_stats(runs, "baseline", "ns"),
+                                   "baseline", "ns", runs))
+    assert ("wgan-gp is not separated from ns, but its seeds split: 2 of 6 beat every ns seed "
+            "(FID 135, 170) and 4 are worse than every one") in text
+    assert "lsgan is not separated" not in text

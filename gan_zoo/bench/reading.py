@@ -295,17 +295,19 @@ def tier_labels(summary: pd.DataFrame, stats: pd.DataFrame | None, comparisons: 
 
 
 def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | None,
-                  comparisons: str, baseline: str | None) -> list[str]:
+                  comparisons: str, baseline: str | None, runs: pd.DataFrame | None = None) -> list[str]:
     """What the tests allow us to say about each setting of ``dataset``: on its first
     rank metric in full; on the further rank metrics (a mixture's high-quality share)
-    where their tests exist, e.g. when the first metric has one seed per objective."""
+    where their tests exist, e.g. when the first metric has one seed per objective.
+    With ``runs``, an objective the tests do not separate from the baseline but whose
+    seeds split to both sides of every baseline seed is named (a split is not a tie)."""
     sub = summary[summary[C.DATASET] == dataset]
     metric = _rank_metric(sub)
     if metric is None:
         names = " or ".join(C.METRIC_LABELS.get(m, m) for m in C.rank_metrics(dataset)) or "a rank metric"
         return [f"No ok run on **{dataset}** has a value of {names}, so nothing can be compared "
                 "(were the runs evaluated?)."]
-    lines = _verdict_for(dataset, sub, stats, comparisons, baseline, metric)
+    lines = _verdict_for(dataset, sub, stats, comparisons, baseline, metric, runs=runs)
     by = next((s.split(",") for s in sub[C.RANK_BY] if s), [])
     for other in by[1:]:
         block = _verdict_for(dataset, sub, stats, comparisons, baseline, other, tested_only=True)
@@ -313,8 +315,39 @@ def verdict_lines(dataset: str, summary: pd.DataFrame, stats: pd.DataFrame | Non
     return lines
 
 
+def _split_lines(runs: pd.DataFrame | None, family: pd.DataFrame, dataset: str, regs: str, params: str,
+                 metric: str, baseline: str | None) -> list[str]:
+    """Objectives not separated from ``baseline`` whose seeds lie on both sides of all
+    of its seeds: some better than every baseline seed, some worse than every one."""
+    if runs is None or baseline is None or family.empty or metric not in runs:
+        return []
+    ok = runs[(runs[C.DATASET] == dataset) & (runs[C.REGULARIZERS] == regs) & (runs[C.PARAMS] == params)
+              & (runs[C.STATUS] == C.OK)]
+    base = pd.to_numeric(ok[ok[C.LOSS] == baseline][metric], errors="coerce").dropna()
+    if base.empty:
+        return []
+    higher = metric in C.HIGHER_IS_BETTER
+    label = C.METRIC_LABELS.get(metric, metric)
+    out = []
+    for _, r in family[~family[C.SIGNIFICANT].astype(bool)].iterrows():
+        loss = r[C.A] if r[C.B] == baseline else r[C.B]
+        if loss == baseline:
+            continue
+        v = pd.to_numeric(ok[ok[C.LOSS] == loss][metric], errors="coerce").dropna()
+        better = v[v > base.max()] if higher else v[v < base.min()]
+        worse = v[v < base.min()] if higher else v[v > base.max()]
+        if len(better) and len(worse):
+            out.append(f"  - {loss} is not separated from {baseline}, but its seeds split: "
+                       f"{len(better)} of {len(v)} beat every {baseline} seed ({label} "
+                       f"{', '.join(fmt_number(x) for x in sorted(better, reverse=higher))}) and "
+                       f"{len(worse)} are worse than every one "
+                       f"({', '.join(fmt_number(x) for x in sorted(worse, reverse=higher))}).")
+    return out
+
+
 def _verdict_for(dataset: str, sub: pd.DataFrame, stats: pd.DataFrame | None, comparisons: str,
-                 baseline: str | None, metric: str, tested_only: bool = False) -> list[str]:
+                 baseline: str | None, metric: str, tested_only: bool = False,
+                 runs: pd.DataFrame | None = None) -> list[str]:
     lines = []
     label = C.METRIC_LABELS.get(metric, metric)
     vs = f"against the baseline {baseline}" if comparisons == "baseline" else "between all pairs"
@@ -373,6 +406,8 @@ def _verdict_for(dataset: str, sub: pd.DataFrame, stats: pd.DataFrame | None, co
                 lines.append(f"  - Group {i} (1: the best group the tests separate): {_names(g)}")
         for _, r in sig.sort_values(C.P_HOLM).head(MAX_LISTED).iterrows():
             lines.append(f"  - {_effect(r, metric)}.")
+        if comparisons == "baseline":
+            lines += _split_lines(runs, family, dataset, regs, params, metric, baseline)
         if sig.empty:
             lines.append(f"  - No objective differs significantly {vs}; smallest p_holm "
                          f"{fmt_p(family[C.P_HOLM].min())}.")
