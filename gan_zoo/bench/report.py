@@ -264,7 +264,7 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
                   + ", ".join(f"{d} {p} ({n} runs)" for (d, p), n in used.items()) + ".")
     md += ["", "## Reading", ""]
     for dataset in datasets:
-        for line in [*verdict_lines(dataset, summary, stats, comparisons, baseline),
+        for line in [*verdict_lines(dataset, summary, stats, comparisons, baseline, runs),
                      *setting_lines(dataset, stats), *stratified_lines(dataset, runs)]:
             md.append(line if line.startswith(" ") else f"- {line}")
     md += [f"- {line}" for line in curve_lines(runs, curves_df)]
