@@ -175,3 +175,24 @@ def test_reading_tests_the_quality_share_when_the_headline_has_one_seed():
                                    "baseline", "ns"))
     assert "Single-seed snapshot" in text  # the headline: seed 0 only
     assert "Mann-Whitney on high-quality share" in text and "Better than ns: ralsgan" in text
+
+
+def test_mixture_mode_curves_draw_the_noise_floor(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from gan_zoo.bench import columns as C
+    from gan_zoo.bench import plots
+
+    figs = []
+    monkeypatch.setattr(plots, "savefig_atomic", lambda fig, path, dpi=None: figs.append(fig) or path)
+    runs = pd.DataFrame([{C.RUN_ID: "r0", C.DATASET: "grid25", C.LOSS: "ns", C.REGULARIZERS: "none",
+                          C.PARAMS: "{}", C.SEED: 0, C.STATUS: C.OK, C.RUN_DIR: ""}])
+    for col in C.RUNS_COLUMNS:
+        if col not in runs:
+            runs[col] = np.nan
+    curves = pd.DataFrame([{C.RUN_ID: "r0", C.STEP: s, C.METRIC: keys.MODES_PUBLISHED, C.VALUE: 18.0}
+                           for s in (100, 200, 300)])
+    plots.plot_score_curves(runs, curves, tmp_path)
+    texts = [t.get_text() for ax in figs[0].axes for t in ax.texts]
+    assert "noise floor: uniform spray 23.1" in texts and "noise floor: line tracer 16.0" in texts

@@ -300,6 +300,10 @@ def plot_score_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir) -
                 ax.set_ylabel(_metric_label(metric))
                 if metric == keys.FID:
                     ax.set_yscale("log")
+                for value, text in _floor_lines(dataset, metric):
+                    ax.axhline(value, color="gray", ls="--", lw=1, zorder=0)
+                    ax.annotate(text, (0.01, value), xycoords=("axes fraction", "data"), fontsize=7,
+                                color="dimgray", va="bottom")
         if axes[0, 1].get_legend() is not None:
             sns.move_legend(axes[0, 1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8,
                             title_fontsize=8, title="objective")
@@ -307,6 +311,18 @@ def plot_score_curves(runs_df: pd.DataFrame, curves_df: pd.DataFrame, out_dir) -
                      + _curve_scale(dataset, runs_df, metric), fontsize=10)
         paths.append(_save(fig, out_dir, f"score-curves-{_slug(dataset)}.png"))
     return paths or None
+
+
+def _floor_lines(dataset: str, metric: str) -> list[tuple[float, str]]:
+    """Noise-floor lines of a 2-D mixture's mode count (its in-training points score
+    2,500 samples, as the final score): what a uniform spray and a line tracer score."""
+    if metric not in (keys.MODES, keys.MODES_PUBLISHED) or not is_points(dataset):
+        return []
+    from gan_zoo.metrics.modes import dataset_noise_floor
+
+    floor = dataset_noise_floor(dataset)
+    names = {"uniform spray": "uniform spray", "border tracer": "line tracer"}
+    return [(v[metric], f"noise floor: {names[g]} {v[metric]:.1f}") for g, v in floor.items()]
 
 
 def _curve_scale(dataset: str, runs_df: pd.DataFrame, metric: str) -> str:
