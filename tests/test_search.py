@@ -129,18 +129,27 @@ def test_search_killed_and_resumed_same_trials(tmp_path):
     assert r.exit_code == 0, r.output
     assert {n: (out / n).read_bytes() for n in before} == before
 
-    # an uninterrupted search of one objective draws the same trials
+    # an uninterrupted search draws the same trials; with --reseed the best of each is re-run
     fresh = tmp_path / "fresh"
-    r = search(*TINY, "--losses", "ns", "--trials", "4", "--out", str(fresh))
+    r = search(*TINY, "--losses", "ns,hinge", "--trials", "2", "--reseed", "3", "--out", str(fresh))
     assert r.exit_code == 0, r.output
     f = trials_of(fresh)
-    assert f.settings.tolist() == t[t.loss == "ns"].sort_values("trial").settings.tolist()
-    assert f.run_id.tolist() == t[t.loss == "ns"].sort_values("trial").run_id.tolist()
-    # --trials 5 after 4 adds one trial; the same command again trains nothing
-    r = search(*TINY, "--losses", "ns", "--trials", "5", "--out", str(fresh))
+    ft, killed = f[f.kind == "trial"], t[(t.trial < 2) & t.loss.isin(["ns", "hinge"])]
+    assert ft.sort_values(["loss", "trial"]).settings.tolist() == killed.sort_values(["loss", "trial"]).settings.tolist()
+    assert ft.sort_values(["loss", "trial"]).run_id.tolist() == killed.sort_values(["loss", "trial"]).run_id.tolist()
+    rs = f[f.kind == "reseed"]
+    assert len(rs) == 6 and sorted(set(rs.seed)) == [1, 2, 3]
+    stats = pd.read_csv(fresh / "reseed_stats.csv")
+    assert set(stats.measure) == {"score (best in-training point)", "final protocol evaluation"}
+    assert (stats.a == "hinge").all() and (stats.b == "ns").all()
+    assert "re-run with fresh seeds" in (fresh / "report.md").read_text()
+    # --trials 3 after 2 adds one trial per study (the folder remembers --reseed 3)
+    r = search(*TINY, "--losses", "ns,hinge", "--trials", "3", "--out", str(fresh))
     assert r.exit_code == 0, r.output
-    assert "1 runs trained now" in r.output and sorted(trials_of(fresh).trial) == [0, 1, 2, 3, 4]
-    r = search(*TINY, "--losses", "ns", "--trials", "5", "--out", str(fresh))
+    f = trials_of(fresh)
+    assert sorted(f[f.kind == "trial"].trial) == [0, 0, 1, 1, 2, 2]
+    assert len(f[f.kind == "reseed"]) == 6  # the reseeds of each study's (possibly new) best
+    r = search(*TINY, "--losses", "ns,hinge", "--trials", "3", "--out", str(fresh))
     assert r.exit_code == 0 and "0 runs trained now" in r.output, r.output
 
     # bad input against an existing folder: one line, exit 2, nothing written
@@ -153,20 +162,6 @@ def test_search_killed_and_resumed_same_trials(tmp_path):
         assert r.exit_code == 2, (args, r.output)
         assert words in r.output and r.output.count("\n") == 1, r.output
         assert snapshot(out) == snap
-
-
-@pytest.mark.slow
-def test_reseed_compares_best_settings(tmp_path):
-    out = tmp_path / "r"
-    r = search(*TINY, "--losses", "ns,hinge", "--trials", "2", "--reseed", "3", "--out", str(out))
-    assert r.exit_code == 0, r.output
-    t = trials_of(out)
-    rs = t[t.kind == "reseed"]
-    assert len(rs) == 6 and sorted(set(rs.seed)) == [1, 2, 3]
-    stats = pd.read_csv(out / "reseed_stats.csv")
-    assert set(stats.measure) == {"score (best in-training point)", "final protocol evaluation"}
-    assert (stats.a == "hinge").all() and (stats.b == "ns").all()
-    assert "re-run with fresh seeds" in (out / "report.md").read_text()
 
 
 def test_space_shown_by_losses():

@@ -479,6 +479,7 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
         storage = open_storage(cfg.storage)  # a bad URL: one line, nothing written here
     prepare_out(out, resume=True)
     meta = _write_meta(cfg, earlier)
+    cfg.reseed = int(meta["reseed"])  # a folder remembers its largest --reseed
     if not external:
         storage = open_storage(default_storage(out))
     studies = _open_studies(cfg, storage)
