@@ -319,27 +319,46 @@ def test_bad_pack_is_one_line_exit_2(value, tmp_path):
     assert not out.exists()
 
 
+def _grid_items(n, **kw):
+    from gan_zoo.bench.grid import GridItem
+
+    return [GridItem(RunSpec(dataset="ring8", loss="ns", seed=s, steps=6, batch_size=16, log_every=3,
+                             checkpoint_every=3, device="cpu", **kw)) for s in range(n)]
+
+
 def test_bench_packs_runs_into_populations(tmp_path):
     import pandas as pd
-    from click.testing import CliRunner
 
     from gan_zoo.bench import columns as C
-    from gan_zoo.cli import cli
+    from gan_zoo.bench.runner import EvalOptions, run_grid
+    from gan_zoo.bench.tables import collect_runs, write_tables
 
-    args = ["bench", "--dataset", "ring8", "--budget", "smoke", "--steps", "6", "--losses", "ns",
-            "--seeds", "3", "--workers", "1", "--quiet"]
-    packed, alone = tmp_path / "packed", tmp_path / "alone"
-    r = CliRunner().invoke(cli, [*args, "--pack", "3", "--out", str(packed)])
-    assert r.exit_code == 0, r.output
-    df = pd.read_csv(packed / C.RUNS_CSV, keep_default_na=False)
+    def grid(out, pack):
+        results = run_grid(_grid_items(3), out, data_root=None, evaluation=EvalOptions(samples=50),
+                           workers=1, pack=pack)
+        write_tables(out, *collect_runs([out]))
+        return results, pd.read_csv(out / C.RUNS_CSV, keep_default_na=False)
+
+    results, df = grid(tmp_path / "packed", 3)
+    assert [r["status"] for r in results] == [OK] * 3
     assert list(df.columns) == [*C.RUNS_COLUMNS, C.POPULATION]
-    assert (df.status == "ok").all() and df[C.POPULATION].str.startswith("pop-").all()
-    assert df[C.POPULATION].nunique() == 1 and len(df) == 3
-    r = CliRunner().invoke(cli, [*args, "--pack", "off", "--out", str(alone)])
-    assert r.exit_code == 0, r.output
-    single = pd.read_csv(alone / C.RUNS_CSV, keep_default_na=False)
-    assert list(single.columns) == C.RUNS_COLUMNS  # no population: the table as before
-    assert sorted(single.run_id) == sorted(df.run_id)
-    # the same command again finds every packed run complete
-    r = CliRunner().invoke(cli, [*args, "--pack", "3", "--out", str(packed)])
-    assert r.exit_code == 0 and "3 already complete" in r.output, r.output
+    assert df[C.POPULATION].str.startswith("pop-").all() and df[C.POPULATION].nunique() == 1
+    assert all((tmp_path / "packed" / "runs" / rid / "metrics.json").is_file() for rid in df.run_id)
+    _, alone = grid(tmp_path / "alone", "off")
+    assert list(alone.columns) == C.RUNS_COLUMNS  # no packed run: the table as before
+    assert sorted(alone.run_id) == sorted(df.run_id)
+    # the same grid again finds every packed run complete
+    assert run_grid(_grid_items(3), tmp_path / "packed", data_root=None,
+                    evaluation=EvalOptions(samples=50), workers=1, pack=3) == []
+
+
+def test_a_population_whose_worker_died_is_failed_for_every_member(tmp_path):
+    from gan_zoo.bench.executors import RunTask
+    from gan_zoo.bench.packing import PopulationTask, expand
+
+    tasks = tuple(RunTask(spec=it.spec, run_dir=tmp_path / it.run_id, evaluation=None) for it in _grid_items(2))
+    pairs = expand(PopulationTask(tasks, "pop-x"), {"status": "failed", "reason": "worker killed by signal 9"})
+    assert [t.run_id for t, _ in pairs] == [t.run_id for t in tasks]
+    for t, res in pairs:
+        assert res["status"] == "failed" and "signal 9" in res["reason"] and "pop-x" in res["reason"]
+        assert read_result(t.run_dir).status == "failed"
