@@ -175,7 +175,7 @@ def test_published_figures_sit_beside_ours_with_source_and_setup(tmp_path):
     row = table[(table["objective"] == "ns") & (table["figure"] == "modes covered (published rule)")].iloc[0]
     assert row["published"] == "6.3" and row["ours"] == "6 [5-7] (2 seeds)"
     # the published rule's noise floor sits beside it: junk points pass it too
-    assert row["noise floor (2,500 junk points)"] == "uniform spray 6.5, line tracer 8.0"
+    assert row["noise floor (junk samples)"] == "uniform spray 6.5, line tracer 8.0"
     assert "PacGAN" in row["source"] and "2,500 samples" in row["setup"]
     hq = table[(table["objective"] == "ns") & (table["figure"] == "high-quality share")].iloc[0]
     assert hq["published"] == "0.982" and hq["ours"] == "0.925 [0.9-0.95] (2 seeds)"
@@ -203,6 +203,8 @@ def test_stacked_modes_are_not_read_against_papers_when_no_sample_is_recognised(
     runs[keys.CONFIDENT_FRAC] = 0.0
     blobs = published_table(runs)
     assert len(blobs) == 4 and blobs["same scale"].str.startswith("no: confident share 0 in every seed").all()
+    assert (blobs[blobs["figure"] == "modes covered"]["noise floor (junk samples)"]
+            == "grey blobs 183, uniform noise 5 (26,000 images)").all()
     runs[keys.CONFIDENT_FRAC] = [0.0, 0.2, 0.4]  # some seed draws recognisable triples
     assert (published_table(runs)["same scale"] == "yes").all()
 
