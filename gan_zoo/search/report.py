@@ -114,7 +114,7 @@ def _best_rows(scores: pd.DataFrame) -> pd.DataFrame:
     then to the lower number), the paper default among them."""
     out = []
     for (dataset, loss, regs), sub in scores.groupby(["dataset", "loss", "regularizers"], sort=True):
-        trials = sub[(sub["kind"] == "trial") & sub["score"].notna()]
+        trials = sub[(sub["kind"] == "trial") & sub["score"].notna() & sub["status"].isin(_FINISHED)]
         if trials.empty:
             continue
         low = lower_is_better(dataset)
@@ -409,7 +409,7 @@ def _write_report(out: Path, meta: dict, scores: pd.DataFrame, bestk: pd.DataFra
     trials = scores[scores["kind"] == "trial"]
     reseeds = scores[scores["kind"] == "reseed"]
     md = ["# gan-zoo search report", ""]
-    status = ", ".join(f"{int(n)} {s or 'not finished'}" for s, n in scores["status"].value_counts().sort_index().items())
+    status = ", ".join(f"{int(n)} {s or 'still training'}" for s, n in scores["status"].value_counts().sort_index().items())
     md.append(f"Built by gan-zoo {__version__} from {len(trials)} trials and {len(reseeds)} reseed runs "
               f"({status}); "
               f"datasets: {', '.join(datasets)}. Tables: [{TRIALS_CSV}]({TRIALS_CSV}), [{SCORES_CSV}]({SCORES_CSV}), "
@@ -474,7 +474,7 @@ def _write_report(out: Path, meta: dict, scores: pd.DataFrame, bestk: pd.DataFra
         for p in plots:
             if p.name == f"settings_{dataset}.png":
                 md += ["### Score by setting", "", f"![{p.stem}]({Path(os.path.relpath(p, out)).as_posix()})", ""]
-        bad = scores[(scores["dataset"] == dataset) & ~scores["status"].isin(["ok"])]
+        bad = scores[(scores["dataset"] == dataset) & scores["status"].isin(["diverged", "failed"])]
         if not bad.empty:
             md += ["### Runs that did not finish normally", "",
                    markdown_table(bad[["loss", "kind", "trial", "seed", "status", "score", "settings"]])]

@@ -506,6 +506,7 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
                         _tell(t, out)
                 else:
                     todo.append(GridItem(ts[0].spec, dict(ts[0].settings)))
+            write_trials(cfg, studies)  # the asked trials, before any trains: a report can be rebuilt any time
             say(f"search: {len(batch)} trial(s) of {len(studies)} studies asked, {len(todo)} run(s) to train "
                 f"in {out}")
             if todo and not attempted - keys_:  # the first batch: the whole search's estimate
@@ -516,6 +517,7 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
                 def on_done(item, result, _by_run=by_run, _progress=progress):
                     for t in _by_run.get(item.run_id, []):
                         _tell(t, out)
+                    write_trials(cfg, studies)
                     _progress(item, result)
 
                 run_grid(todo, out, data_root=cfg.data_root, evaluation=cfg.evaluation, workers=cfg.workers,
