@@ -26,7 +26,7 @@ from gan_zoo.metrics import keys
 
 __all__ = [
     "plot_metric_by_objective", "plot_heatmaps", "plot_curves", "plot_score_curves", "plot_sample_grids",
-    "plot_mixture_samples", "plot_all",
+    "plot_mixture_samples", "plot_all", "read_samples",
 ]
 
 _STYLE = "whitegrid"
@@ -545,7 +545,7 @@ def plot_mixture_samples(runs_df: pd.DataFrame, out_dir,
             hq = "" if pd.isna(row.get(keys.HQ_FRAC, math.nan)) else f"HQ {100 * row[keys.HQ_FRAC]:.0f}%"
             caption = (title + ("\n" + ", ".join(parts) if parts else "") + (f"\n{hq}" if hq else "")
                        + (f"\n{_wrap(note)}" if note else ""))
-            x = _read_samples(Path(row[C.RUN_DIR]) / C.SAMPLES_NPZ)
+            x = read_samples(Path(row[C.RUN_DIR]) / C.SAMPLES_NPZ)
             # modes as open red rings under the points, so they never hide what G made
             ax.scatter(centers[:, 0], centers[:, 1], marker="o", s=70, facecolors="none",
                        edgecolors="tab:red", lw=1.2, zorder=1)
@@ -580,7 +580,7 @@ def plot_all(runs_df: pd.DataFrame, curves_df: pd.DataFrame, summary_df: pd.Data
     return {k: v for k, v in made.items() if v}
 
 
-def _read_samples(path: Path) -> np.ndarray:
+def read_samples(path: Path) -> np.ndarray:
     """A run's stored 2-D samples, read as plain arrays; a malformed file is one line."""
     from gan_zoo.errors import GanZooError
 

@@ -165,7 +165,7 @@ def _is_points(dataset: str) -> bool:
 
 
 #: eval_protocol note of a 2-D run scored before the noise-floor rule (see _rescore_mixture).
-RESCORED_NOTE = "modes rescored on samples.npz"
+RESCORED_NOTE = f"modes rescored on {C.SAMPLES_NPZ}"
 
 
 def _old_rule_was_published(dataset: str, n) -> bool:
@@ -184,7 +184,7 @@ def _rescore_mixture(row: dict, run_dir: Path, metrics: dict) -> None:
     share and KL stay those of metrics.json) and the eval_protocol says so; without
     samples.npz it is not measured (empty). ``modes_published`` is metrics.json's own
     count where its old rule was the published one (grid25), else samples.npz's."""
-    from gan_zoo.bench.plots import _read_samples
+    from gan_zoo.bench.plots import read_samples
     from gan_zoo.data import dataset_info
     from gan_zoo.metrics import modes
 
@@ -196,7 +196,7 @@ def _rescore_mixture(row: dict, run_dir: Path, metrics: dict) -> None:
     if not path.is_file():
         return
     info = dataset_info(row[C.DATASET])
-    res = modes.mixture_modes(_read_samples(path), info.mixture_centers(), info.sigma)
+    res = modes.mixture_modes(read_samples(path), info.mixture_centers(), info.sigma)
     row[keys.MODES] = float(res[keys.MODES])
     if pd.isna(row[keys.MODES_PUBLISHED]):  # else the scored draw's own count, by the same rule
         row[keys.MODES_PUBLISHED] = float(res[keys.MODES_PUBLISHED])
