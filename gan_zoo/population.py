@@ -72,7 +72,7 @@ from gan_zoo.resolve import Resolved, build_networks, resolve
 from gan_zoo.runs import (CHECKPOINT, DIVERGED, OK, SPEC_JSON, RunResult, check_same_run,
                           training_ended, write_result)
 from gan_zoo.spec import RunSpec
-from gan_zoo.train import G_REALS, StepOutcome, Trainer, _optimizer, torch_threads
+from gan_zoo.train import G_REALS, StepOutcome, Trainer, torch_threads
 from gan_zoo.trainlog import LogWindow, ScoreCurve
 
 __all__ = ["Population", "train_population", "refusal", "pack_key", "check_packable",
@@ -94,7 +94,7 @@ PACK_PRECISIONS = ("fp32", "tf32")
 #: seed), a population is refused
 MAX_MEMBER_DATA_BYTES = 2 * 1024**3
 
-ADAM_EPS = 1e-8  # torch.optim.Adam's default, as train._optimizer builds it
+ADAM_EPS = 1e-8  # torch.optim.Adam's default, as the single run builds its optimizers
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8  # torch.optim.RMSprop's defaults
 
 
@@ -591,8 +591,8 @@ class Population:
             drop_gen.set_state(torch_rng)
         else:  # masks from the member's own device stream (not F.dropout's): see the docstring
             drop_gen = torch.Generator(device=dev).manual_seed(spec.seed)
-        opt_g = _optimizer(g.parameters(), res, res.lr_g)
-        opt_d = _optimizer(d.parameters(), res, res.lr_d)
+        opt_g = _template_optimizer(g.parameters(), res, res.lr_g)
+        opt_d = _template_optimizer(d.parameters(), res, res.lr_d)
         m = Member(res=res, data=data, run_dir=Path(run_dir) if run_dir is not None else None, hooks=res.hooks,
                    g=g, d=d, opt_g=opt_g, opt_d=opt_d,
                    data_gen=torch.Generator(device="cpu").manual_seed(spec.seed * 3 + 1),
@@ -942,6 +942,14 @@ class Population:
         result.run_dir = str(m.run_dir or "")
         result.precision = res.spec.precision
         return result
+
+
+def _template_optimizer(params, res: Resolved, lr: float) -> torch.optim.Optimizer:
+    """The optimizer a single run builds (gan_zoo.train), here only as the format of a
+    member's checkpointed optimizer state (loading it, writing it back)."""
+    if res.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(res.beta1, res.beta2))
 
 
 def _to_device(t: Tensor, device) -> Tensor:

@@ -156,13 +156,13 @@ def plan_units(pending: list, pack: str | int, workers: int = 1) -> tuple[list[l
     return units, notes
 
 
-def run_population_task(task: PopulationTask) -> list[dict]:
+def run_population_task(task: PopulationTask, run_item) -> list[dict]:
     """Train a population, then finish and score each member as a single run is
-    (:func:`gan_zoo.bench.runner.run_item`, which finds its training ended); never raises
-    for a run's own failure. Should the population itself fail, its members train singly."""
+    (``run_item``: :func:`gan_zoo.bench.runner.run_item`, passed in by the runner, which
+    finds the member's training ended); never raises for a run's own failure. Should the
+    population itself fail, its members train singly."""
     import torch
 
-    from gan_zoo.bench.runner import run_item
     from gan_zoo.population import train_population
 
     if task.threads:

@@ -52,7 +52,7 @@ def run_task(task: RunTask) -> dict | list[dict]:
     from gan_zoo.bench.packing import PopulationTask, run_population_task
 
     if isinstance(task, PopulationTask):
-        return run_population_task(task)
+        return run_population_task(task, run_item)
     return run_item(task.spec, task.sweep, task.run_dir, task.data_root, task.evaluation, task.threads)
 
 
