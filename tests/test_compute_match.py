@@ -19,10 +19,10 @@ from gan_zoo.spec import ENVIRONMENT_FIELDS, RunSpec
 
 
 def _old_run_id(spec: RunSpec) -> str:
-    """The run id as computed before the match, curve and precision fields existed (the
-    CPU default precision, fp32, stays out of the id)."""
-    assert spec.precision == "fp32"
-    new = ("wall_budget_s", "match", "curve_points", "curve_samples", "precision")
+    """The run id as computed before the match, curve, precision, updates and preset fields
+    existed (the CPU default precision, fp32, and unset updates stay out of the id)."""
+    assert spec.precision == "fp32" and spec.updates is None
+    new = ("wall_budget_s", "match", "curve_points", "curve_samples", "precision", "updates", "preset")
     payload = {k: v for k, v in spec.to_dict().items() if k not in ENVIRONMENT_FIELDS and k not in new}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:10]
     return f"{spec.dataset}-{spec.loss}-{spec.regularizers.replace('+', '_')}-s{spec.seed}-{digest}"
@@ -32,7 +32,8 @@ def test_run_ids_of_earlier_specs_are_unchanged():
     for spec in (RunSpec(), RunSpec(loss="wgan-gp", steps=1000, batch_size=32, seed=2)):
         assert spec.run_id() == _old_run_id(spec)
         # how a run was observed or how its grid matched compute is not in the id ...
-        assert spec.replace(match="d-steps", curve_points=10, curve_samples=500).run_id() == spec.run_id()
+        assert spec.replace(match="d-steps", curve_points=10, curve_samples=500,
+                            preset=None).run_id() == spec.run_id()
     # ... a wall budget changes what is computed, so it is
     assert RunSpec(wall_budget_s=60.0).run_id() != RunSpec().run_id()
 

@@ -336,7 +336,7 @@ def test_unknown_name_lists_valid_names():
 
 def test_list_datasets():
     assert list_datasets() == sorted(
-        ["cifar10", "fashion-mnist", "grid25", "mnist", "ring8", "stacked-mnist"])
+        ["cifar10", "fashion-mnist", "grid25", "mnist", "ring8", "ring8-pacgan", "stacked-mnist"])
     assert list_datasets("*mnist") == ["fashion-mnist", "mnist", "stacked-mnist"]
 
 
