@@ -283,7 +283,7 @@ def _best_table(scores: pd.DataFrame, dataset: str) -> pd.DataFrame:
         dflt = st[st["paper_default"]]
         rows.append({"objective": b["loss"] if b["regularizers"] == "none" else f"{b['loss']} ({b['regularizers']})",
                      "best trial": int(b["trial"]) if not b["paper_default"] else "0 (paper default)",
-                     "score": _fmt(b["score"]), "at step": _fmt(b["score_step"]),
+                     "score": _fmt(b["score"]), "at step": "" if math.isnan(b["score_step"]) else int(b["score_step"]),
                      "final": _fmt(b["final"]), "settings": _settings_text(b["settings"]),
                      "paper default settings": _settings_text(dflt["settings"].iloc[0]) if not dflt.empty else ""})
     return pd.DataFrame(rows)
