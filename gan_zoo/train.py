@@ -235,22 +235,7 @@ class Trainer:
             z = self._z(bs)
             with torch.no_grad():
                 xf = g(z, yf)
-            xr_in, xf_in = xr, xf
-            for reg in hooks:
-                xr_in, xf_in = reg.d_inputs(xr_in, xf_in, ctx)
-            real_logits = d(xr_in, yr)
-            fake_logits = d(xf_in, yf)
-            real_t = fake_t = None
-            if any(r.label_trick for r in hooks):
-                real_t, fake_t = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
-                for reg in hooks:
-                    real_t, fake_t = reg.targets(real_t, fake_t, ctx)
-            d_loss = obj.d_loss(real_logits, fake_logits, real_t, fake_t)
-            # penalties see the unperturbed samples, paired by batch position
-            for reg in hooks:
-                extra = reg.d_penalty(self._critic(yr), xr, xf, ctx)
-                if extra is not None:
-                    d_loss = d_loss + extra
+            d_loss, real_logits, fake_logits = self._d_loss(xr, yr, xf, yf, ctx)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             if log:  # the mean over this step's critic updates
@@ -284,6 +269,29 @@ class Trainer:
                 "real_logits": real_logits.detach(), "fake_logits": fake_logits.detach(),
                 "d_grad": d_grad, "g_grad": g_grad}
 
+    def _d_loss(self, xr: Tensor, yr: Tensor | None, xf: Tensor, yf: Tensor | None,
+                ctx: StepContext) -> tuple[Tensor, Tensor, Tensor]:
+        """D's loss on one batch of reals and fakes: the hooks' inputs and targets, the
+        objective, then the hooks' penalties. Returns (loss, real logits, fake logits)."""
+        obj, hooks = self.res.objective, self.hooks
+        xr_in, xf_in = xr, xf
+        for reg in hooks:
+            xr_in, xf_in = reg.d_inputs(xr_in, xf_in, ctx)
+        real_logits = self._D(xr_in, yr)
+        fake_logits = self._D(xf_in, yf)
+        real_t = fake_t = None
+        if any(r.label_trick for r in hooks):
+            real_t, fake_t = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
+            for reg in hooks:
+                real_t, fake_t = reg.targets(real_t, fake_t, ctx)
+        d_loss = obj.d_loss(real_logits, fake_logits, real_t, fake_t)
+        # penalties see the unperturbed samples, paired by batch position
+        for reg in hooks:
+            extra = reg.d_penalty(self._critic(yr), xr, xf.detach(), ctx)
+            if extra is not None:
+                d_loss = d_loss + extra
+        return d_loss, real_logits, fake_logits
+
     def _simultaneous_step(self, *, log: bool) -> dict[str, Tensor]:
         """One step of simultaneous gradient descent (``updates="simultaneous"``): one
         batch of reals and one of fakes, both players' gradients taken at the same
@@ -298,21 +306,7 @@ class Trainer:
         xr, yr = self._reals(bs)
         yf = yr
         xf = self._G(self._z(bs), yf)  # with G's graph: G's gradient comes from this batch
-        xr_in, xf_in = xr, xf
-        for reg in hooks:
-            xr_in, xf_in = reg.d_inputs(xr_in, xf_in, ctx)
-        real_logits = self._D(xr_in, yr)
-        fake_logits = self._D(xf_in, yf)
-        real_t = fake_t = None
-        if any(r.label_trick for r in hooks):
-            real_t, fake_t = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
-            for reg in hooks:
-                real_t, fake_t = reg.targets(real_t, fake_t, ctx)
-        d_loss = obj.d_loss(real_logits, fake_logits, real_t, fake_t)
-        for reg in hooks:
-            extra = reg.d_penalty(self._critic(yr), xr, xf.detach(), ctx)
-            if extra is not None:
-                d_loss = d_loss + extra
+        d_loss, real_logits, fake_logits = self._d_loss(xr, yr, xf, yf, ctx)
         g_loss = obj.g_loss(real_logits, fake_logits)
         d_params = [p for p in self.d.parameters() if p.requires_grad]
         g_params = [p for p in self.g.parameters() if p.requires_grad]
