@@ -202,9 +202,24 @@ def test_bad_space(tmp_path, space, words):
     (["--storage", "nosuchdb://u@h/db"], "--storage"),
     (["--dataset", "ring9"], "ring9"),
     (["--phase", "narrow", "--space", "x.json"], "--space replaces"),
+    (["--pack", "0"], "--pack 0"),
 ])
 def test_bad_input(tmp_path, args, words):
     out = tmp_path / "never"
     r = search(*TINY, "--out", str(out), *args)
     assert r.exit_code == 2 and words in r.output and r.output.count("\n") == 1, r.output
     assert not out.exists()
+
+
+def test_trials_train_as_populations_with_pack(tmp_path):
+    # the narrow phase fixes n_critic and beta1, so the trials differ in lr alone and
+    # train together as a population; each is still its own run folder and row
+    out = tmp_path / "packed"
+    r = search(*TINY, "--losses", "ns", "--trials", "3", "--phase", "narrow", "--pack", "3",
+               "--out", str(out))
+    assert r.exit_code == 0, r.output
+    runs = pd.read_csv(out / "runs.csv", keep_default_na=False)
+    assert len(runs) == 3 and (runs["status"] == "ok").all()
+    packed = runs[runs["population"] != ""]
+    assert len(packed) >= 2 and packed["population"].nunique() == 1
+    assert len(set(trials_of(out)["run_id"])) == 3

@@ -59,11 +59,14 @@ __all__ = ["search_command"]
               help="local: worker processes on this machine; ray: one Ray task per run.")
 @click.option("--precision", type=click.Choice(["fp32", "tf32", "bf16"]), default=None,
               help="Numeric precision [default: fp32 on the CPU, tf32 on a GPU].")
+@click.option("--pack", default="off", show_default=True,
+              help="Train trials that differ only in learning rates, betas, clip or gp weight K at "
+                   "a time as one batched population, as gan-zoo bench --pack does: K, auto or off.")
 @click.option("--eval-samples", type=int, default=None, help="Samples of each final evaluation [default: the budget's].")
 @click.option("--quiet", is_flag=True, help="No progress bar and no line per finished run.")
 def search_command(dataset, losses, regularizers, trials, phase, space_file, search_beta2, seed, reseed,
                    budget, steps, curve_points, out, storage, baseline, data_root, device, workers,
-                   executor, precision, eval_samples, quiet):
+                   executor, precision, eval_samples, quiet, pack):
     """Search each objective's hyperparameters with the same number of trials (Lucic et
     al. 2018): best-of-k curves, best settings, and the best re-run with fresh seeds."""
     from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list
@@ -77,6 +80,9 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
         raise GanZooError(f"--trials must be a positive integer, got {trials}")
     if reseed < 0:
         raise GanZooError(f"--reseed must be 0 or a positive integer, got {reseed}")
+    from gan_zoo.bench.packing import parse_pack
+
+    parse_pack(pack)  # --pack 0 or text: one line, before anything is written
     for label, value in (("--workers", workers), ("--eval-samples", eval_samples)):
         if value is not None and value < 1:
             raise GanZooError(f"{label} must be a positive integer, got {value}")
@@ -113,7 +119,8 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
                        trials=trials, seed=seed, reseed=reseed, storage=storage, budget=plan.name,
                        curve_points=items[0].spec.curve_points if items else 0, evaluation=evaluation,
                        workers=workers, executor=executor, data_root=data_root, quiet=quiet,
-                       baseline=baseline, command=" ".join(sys.argv[1:]), space_file=space_file)
+                       baseline=baseline, command=" ".join(sys.argv[1:]), space_file=space_file,
+                       pack=parse_pack(pack))
     from gan_zoo.search.study import check_folder, open_storage, quiet_optuna
 
     check_folder(cfg)  # another space, dataset, seed or budget: one line, nothing written

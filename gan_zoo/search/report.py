@@ -388,7 +388,7 @@ def rebuild_search(out) -> dict:
     paths: dict = {"trials": out / TRIALS_CSV}
     runs_out = runs.copy()
     runs_out[C.RUN_DIR] = [os.path.relpath(p, out) if isinstance(p, str) and p else "" for p in runs_out[C.RUN_DIR]]
-    paths["runs"] = write_csv_atomic(out / C.RUNS_CSV, runs_out[C.RUNS_COLUMNS])
+    paths["runs"] = write_csv_atomic(out / C.RUNS_CSV, runs_out[C.runs_columns(runs_out)])
     paths["curves"] = write_csv_atomic(out / C.CURVES_CSV, curves[C.CURVES_COLUMNS])
     scores = score_table(out, runs)
     paths["scores"] = write_csv_atomic(out / SCORES_CSV, scores)

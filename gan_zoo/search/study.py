@@ -127,6 +127,8 @@ class SearchConfig:
     executor: str = "local"
     ray_address: str | None = None
     gpus_per_run: float = 0.0
+    #: --pack: trials and reseeds that can share one batched population train as one
+    pack: str | int = "off"
     data_root: str | None = None
     quiet: bool = False
     baseline: str = C.DEFAULT_BASELINE
@@ -522,7 +524,7 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
 
                 run_grid(todo, out, data_root=cfg.data_root, evaluation=cfg.evaluation, workers=cfg.workers,
                          executor=cfg.executor, ray_address=cfg.ray_address, gpus_per_run=cfg.gpus_per_run,
-                         on_done=on_done)
+                         on_done=on_done, pack=cfg.pack)
                 progress.close()
                 trained += len(todo)
             if not external:
@@ -536,7 +538,7 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
             progress = GridProgress(len(todo), 0, out, todo=todo, workers=cfg.workers, quiet=cfg.quiet)
             run_grid(todo, out, data_root=cfg.data_root, evaluation=cfg.evaluation, workers=cfg.workers,
                      executor=cfg.executor, ray_address=cfg.ray_address, gpus_per_run=cfg.gpus_per_run,
-                     on_done=progress)
+                     on_done=progress, pack=cfg.pack)
             progress.close()
             trained += len(todo)
     finally:
