@@ -190,8 +190,12 @@ def plot_bestk(bestk: pd.DataFrame, out: Path) -> list[Path]:
             lo = s["band_low"].replace([np.inf, -np.inf], np.nan)
             ax.plot(s["k"], s["expected_best"].replace([np.inf, -np.inf], np.nan), color=colors[i], label=label, lw=1.6)
             ax.fill_between(s["k"], lo, hi, color=colors[i], alpha=0.12, lw=0)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # k counts trials
         ax.set_xlabel("trials k (random draws from the space)")
-        ax.set_ylabel("expected " + _metric_label(dataset))
+        # two lines: the label is longer than the axis is tall
+        ax.set_ylabel("expected " + _metric_label(dataset).replace(" in training ", "\nin training "))
         ax.set_title(f"{dataset}: expected best score after k trials (95% bootstrap band)")
         ax.legend(fontsize=7, ncol=2, loc="best")
         paths.append(_save(fig, out, f"bestk_{dataset}.png"))
