@@ -23,7 +23,7 @@ from typing import Iterator
 
 from gan_zoo.errors import GanZooError
 
-__all__ = ["LOCK_FILE", "FolderBusyError", "folder_lock", "holder"]
+__all__ = ["LOCK_FILE", "FolderBusyError", "folder_lock", "holder", "output_lock"]
 
 #: The lock file's name inside a locked folder.
 LOCK_FILE = ".gan-zoo.lock"
@@ -87,3 +87,27 @@ def folder_lock(folder: str | os.PathLike, what: str = "results folder") -> Iter
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def output_lock(out: Path) -> Iterator[Path]:
+    """A command's hold on its ``--out`` folder (``gan-zoo bench``, ``gan-zoo search``):
+    the write lock for the whole command (a second command on it refuses, naming the
+    holder), after clearing the temporaries a killed writer left; a folder that cannot
+    be written is one line."""
+    from gan_zoo.io import remove_stale_temporaries
+
+    try:
+        lock = folder_lock(out, "--out")
+        lock.__enter__()
+    except OSError as exc:
+        raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); "
+                          "choose a folder you can write to") from None
+    try:
+        remove_stale_temporaries(out)
+        yield out
+    except BaseException:
+        if not lock.__exit__(*sys.exc_info()):
+            raise
+    else:
+        lock.__exit__(None, None, None)

@@ -15,6 +15,7 @@ import click
 
 from gan_zoo.bench.executors import EXECUTOR_NAMES
 from gan_zoo.errors import GanZooError
+from gan_zoo.lock import output_lock
 from gan_zoo.options import (data_root_option, dataset_option, device_option, feature_extractor_option,
                              inception_weights_option, sets_option, steps_option)
 from gan_zoo.settings import PRECISIONS
@@ -144,7 +145,7 @@ def run_plan(plan, *, quiet: bool = False, pack: str | int = "off") -> None:
     from gan_zoo.bench.tables import write_bench_meta
 
     out, evaluation, ex = plan.out, plan.evaluation, plan.executor
-    with _bench_lock(out):  # one writer per results folder
+    with output_lock(out):  # one writer per results folder
         prepare_out(out, resume=plan.resume)
         wall_from = None
         if plan.match == "wall":
@@ -207,28 +208,6 @@ def run_plan(plan, *, quiet: bool = False, pack: str | int = "off") -> None:
                         baseline=plan.baseline if plan.baseline in plan.losses else None)
         click.echo(f"runs:    {paths['runs']}")
         click.echo(f"report:  {paths['report']}")
-
-@contextlib.contextmanager
-def _bench_lock(out: Path):
-    """Hold ``out``'s write lock for the whole command and clear the temporaries a killed
-    writer left in it; a second command on the same --out refuses, naming the holder."""
-    from gan_zoo.io import remove_stale_temporaries
-    from gan_zoo.lock import folder_lock
-
-    try:
-        lock = folder_lock(out, "--out")
-        lock.__enter__()
-    except OSError as exc:
-        raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); "
-                          "choose a folder you can write to") from None
-    try:
-        remove_stale_temporaries(out)
-        yield out
-    except BaseException:
-        if not lock.__exit__(*sys.exc_info()):
-            raise
-    else:
-        lock.__exit__(None, None, None)
 
 
 def _none_succeeded(todo, out: Path) -> bool:

@@ -5,13 +5,13 @@ Attached to the command group by :mod:`gan_zoo.cli`.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
 import click
 
 from gan_zoo.errors import GanZooError
+from gan_zoo.lock import output_lock
 from gan_zoo.options import data_root_option, device_option, steps_option
 
 __all__ = ["search_command"]
@@ -127,7 +127,7 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
     if storage is not None:
         quiet_optuna()
         open_storage(storage)  # a URL that cannot be opened: one line, nothing written
-    with _search_lock(out):
+    with output_lock(out):
         try:
             summary = run_search(cfg, say=lambda text: click.echo(text, err=True))
         except KeyboardInterrupt:
@@ -140,29 +140,6 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
     click.echo(f"search:  {summary['studies']} studies, {summary['trained']} runs trained now")
     click.echo(f"trials:  {paths['trials']}")
     click.echo(f"report:  {paths['report']}")
-
-
-@contextlib.contextmanager
-def _search_lock(out: Path):
-    """Hold ``out``'s write lock for the whole command (a second command on it refuses,
-    naming the holder) and clear the temporaries a killed writer left."""
-    from gan_zoo.io import remove_stale_temporaries
-    from gan_zoo.lock import folder_lock
-
-    try:
-        lock = folder_lock(out, "--out")
-        lock.__enter__()
-    except OSError as exc:
-        raise GanZooError(f"--out {out} is not writable ({exc.strerror or exc}); "
-                          "choose a folder you can write to") from None
-    try:
-        remove_stale_temporaries(out)
-        yield out
-    except BaseException:
-        if not lock.__exit__(*sys.exc_info()):
-            raise
-    else:
-        lock.__exit__(None, None, None)
 
 
 def _check(items, space, data_root, evaluation) -> None:
