@@ -932,16 +932,10 @@ class Population:
         outcome = m.outcome or StepOutcome(OK)
         resolved = {**res.record(), "accel": asdict(self.accel),
                     POPULATION: {"id": self.population, "size": len(self.members), "member": m.index}}
-        common = dict(steps=m.steps_done, d_steps=m.d_steps, wall_s=m.wall, device=res.device,
-                      backbone=res.backbone, resolved=resolved)
-        if outcome.status == DIVERGED:
-            result = RunResult.diverged(res.spec.run_id(), reason=outcome.reason, **common)
-            result.diverged_step = outcome.step or m.steps_done
-        else:
-            result = RunResult.ok(res.spec.run_id(), **common)
-        result.run_dir = str(m.run_dir or "")
-        result.precision = res.spec.precision
-        return result
+        return RunResult.ended(
+            res.spec.run_id(), outcome.status, reason=outcome.reason, diverged_step=outcome.step,
+            steps=m.steps_done, d_steps=m.d_steps, wall_s=m.wall, device=res.device,
+            backbone=res.backbone, resolved=resolved, run_dir=m.run_dir, precision=res.spec.precision)
 
 
 def _template_optimizer(params, res: Resolved, lr: float) -> torch.optim.Optimizer:

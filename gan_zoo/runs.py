@@ -94,6 +94,23 @@ class RunResult:
                    resolved=resolved)
 
     @classmethod
+    def ended(cls, run_id: str, status: str, *, reason: str = "", diverged_step: int | None = None,
+              steps: int, d_steps: int, wall_s: float, device: str, backbone: str, resolved: dict,
+              run_dir=None, precision: str) -> "RunResult":
+        """The record of a run that trained until ``status`` (ok or diverged): what a single
+        run and a population member both write."""
+        common = dict(steps=steps, d_steps=d_steps, wall_s=wall_s, device=device, backbone=backbone,
+                      resolved=resolved)
+        if status == DIVERGED:
+            result = cls.diverged(run_id, reason=reason, **common)
+            result.diverged_step = diverged_step or steps
+        else:
+            result = cls.ok(run_id, **common)
+        result.run_dir = str(run_dir or "")
+        result.precision = precision
+        return result
+
+    @classmethod
     def skipped(cls, run_id: str, reason: str, sweep: dict | None = None) -> "RunResult":
         return cls(run_id, SKIPPED, reason=reason, device="", sweep=dict(sweep or {}))
 

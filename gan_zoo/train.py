@@ -424,16 +424,11 @@ class Trainer:
     def result(self, outcome: StepOutcome) -> RunResult:
         """The run's result record after ``outcome``."""
         res = self.res
-        common = dict(steps=self.steps_done, d_steps=self.d_steps, wall_s=self.wall, device=res.device,
-                      backbone=res.backbone, resolved={**res.record(), "accel": asdict(self.accel)})
-        if outcome.status == DIVERGED:
-            result = RunResult.diverged(res.spec.run_id(), reason=outcome.reason, **common)
-            result.diverged_step = outcome.step or self.steps_done
-        else:
-            result = RunResult.ok(res.spec.run_id(), **common)
-        result.run_dir = str(self.run_dir or "")
-        result.precision = res.spec.precision
-        return result
+        return RunResult.ended(
+            res.spec.run_id(), outcome.status, reason=outcome.reason, diverged_step=outcome.step,
+            steps=self.steps_done, d_steps=self.d_steps, wall_s=self.wall, device=res.device,
+            backbone=res.backbone, resolved={**res.record(), "accel": asdict(self.accel)},
+            run_dir=self.run_dir, precision=res.spec.precision)
 
     def _append_log(self, window: LogWindow, t0: float) -> None:
         """One log.csv row: the means over the steps since the previous row (one host sync)."""
