@@ -79,12 +79,26 @@ class Regularizer:
             allowed = ", ".join(f"{self.name}.{k}" for k in self.params) or "none"
             raise GanZooError(f"unknown parameter(s) {', '.join(f'{self.name}.{k}' for k in unknown)}; "
                               f"valid: {allowed}")
-        self.p = {**self.params, **{k: type(self.params[k])(v) for k, v in overrides.items()}}
+        self.p = {**self.params, **{k: self._convert(k, v) for k, v in overrides.items()}}
         self.overridden = frozenset(overrides)
         for key, (low, high, allowed) in self.limits.items():
             if not low <= self.p[key] <= high:
                 raise GanZooError(f"{self.name}.{key}={self.p[key]!r} is not allowed; "
                                   f"{self.name}.{key} must be {allowed}")
+
+    def _convert(self, key: str, value):
+        """``value`` as the type of parameter ``key``'s default: a number, and a whole one
+        for an integer parameter; anything else is one line naming the parameter."""
+        kind = type(self.params[key])
+        try:
+            number = float(value)
+            ok = not isinstance(value, bool) and (kind is not int or number == int(number))
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            what = "a whole number" if kind is int else "a number"
+            raise GanZooError(f"{self.name}.{key}={value!r} is not allowed; {self.name}.{key} must be {what}")
+        return kind(number)
 
     def check(self, objective: Objective) -> None:
         if self.label_trick and not objective.has_targets:
@@ -335,19 +349,8 @@ class Packing(Regularizer):
     source = "Lin et al. 2018, PacGAN: The power of two samples in GANs, arXiv:1712.04086"
     summary = "D sees packs of m = 2 samples (input layer m times wider); batch counts packs"
     params = {"m": 2}
+    limits = {"m": (1, float("inf"), "an integer >= 1 (samples per pack)")}
     order = 5
-
-    def __init__(self, **overrides):
-        m = overrides.get("m", self.params["m"])
-        try:
-            whole = not isinstance(m, bool) and float(m) == int(float(m)) and int(float(m)) >= 1
-        except (TypeError, ValueError):
-            whole = False
-        if not whole:
-            raise GanZooError(f"pac.m must be an integer >= 1 (samples per pack), got {m!r}")
-        if "m" in overrides:
-            overrides = {**overrides, "m": int(float(m))}
-        super().__init__(**overrides)
 
     def configure_backbone(self, kwargs):
         kwargs["pack"] = self.p["m"]
