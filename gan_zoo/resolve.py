@@ -142,7 +142,11 @@ def resolve(spec: RunSpec) -> Resolved:
     for reg in regs:
         reg.configure_backbone(build_kwargs)
     width = spec.width or backbone_defaults(backbone)["width"]
-    d_dropout = 0.0 if deterministic else float(backbone_defaults(backbone)["d_dropout"])
+    if spec.d_dropout is not None and spec.d_dropout > 0 and deterministic:
+        raise GanZooError(f"d_dropout={spec.d_dropout} cannot be used with a gradient penalty "
+                          "(a penalised critic is deterministic); valid here: 0")
+    d_dropout = (float(spec.d_dropout) if spec.d_dropout is not None
+                 else 0.0 if deterministic else float(backbone_defaults(backbone)["d_dropout"]))
     return Resolved(spec=spec, objective=objective, regularizers=regs, settings=settings,
                     backbone=backbone, d_norm=d_norm, d_dropout=d_dropout, width=width,
                     g_dropout=build_kwargs["g_dropout"], device=resolve_device(spec.device),

@@ -117,6 +117,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
     "match": (lambda v: v in MATCH_MODES, f"one of {', '.join(MATCH_MODES)}"),
     "d_norm": (lambda v: v in D_NORMS, f"one of {', '.join(D_NORMS)}"),
+    "d_dropout": (lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
     "wall_budget_s": (lambda v: _is_real(v) and v > 0, "a positive number of seconds"),
     "curve_points": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "curve_samples": (lambda v: _is_int(v) and v >= 10, "an integer >= 10"),

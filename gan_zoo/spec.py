@@ -26,7 +26,7 @@ ENVIRONMENT_FIELDS = ("device", "log_every", "checkpoint_every")
 RECORD_FIELDS = ("match", "curve_points", "curve_samples", "preset")
 #: Fields added after run ids were first shipped: left out of the id while None, so
 #: every earlier run keeps its id.
-ID_WHEN_SET_FIELDS = ("wall_budget_s", "updates")
+ID_WHEN_SET_FIELDS = ("wall_budget_s", "updates", "d_dropout")
 #: How the two players update (``updates``): D's ``n_critic`` steps then G's (the default),
 #: or both from one batch at the same parameters (simultaneous gradient descent).
 UPDATE_MODES = ("alternating", "simultaneous")
@@ -57,6 +57,9 @@ class RunSpec:
     nz: int = 100  # latent size
     width: int | None = None  # base channel width; None: backbone default
     d_norm: str | None = None  # batch | layer | none; None: batch unless a gradient penalty
+    #: dropout after D's hidden layers; None: the backbone's default (0 under a gradient
+    #: penalty); set, it changes that one thing (the single-factor ablation arms)
+    d_dropout: float | None = None
     conditional: bool = False
     precision: str = "fp32"  # fp32 | tf32 | bf16 (gan_zoo.precision); in the id unless fp32
     reg_params: dict = field(default_factory=dict)  # e.g. {"soft-labels.real_low": 0.8}

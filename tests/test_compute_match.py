@@ -22,7 +22,7 @@ def _old_run_id(spec: RunSpec) -> str:
     """The run id as computed before the match, curve, precision, updates and preset fields
     existed (the CPU default precision, fp32, and unset updates stay out of the id)."""
     assert spec.precision == "fp32" and spec.updates is None
-    new = ("wall_budget_s", "match", "curve_points", "curve_samples", "precision", "updates", "preset")
+    new = ("wall_budget_s", "match", "curve_points", "curve_samples", "precision", "updates", "preset", "d_dropout")
     payload = {k: v for k, v in spec.to_dict().items() if k not in ENVIRONMENT_FIELDS and k not in new}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:10]
     return f"{spec.dataset}-{spec.loss}-{spec.regularizers.replace('+', '_')}-s{spec.seed}-{digest}"
