@@ -49,11 +49,14 @@ LOG_COLUMNS = ["step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d
 # -- statuses (result.json "status") ------------------------------------------------------
 
 OK, DIVERGED, SKIPPED, FAILED = "ok", "diverged", "skipped", "failed"
-STATUSES = (OK, DIVERGED, SKIPPED, FAILED)
+#: stopped at a rung of ``gan-zoo search --prune`` (successive halving): its score
+#: points up to there are kept, it has no final evaluation
+PRUNED = "pruned"
+STATUSES = (OK, DIVERGED, SKIPPED, FAILED, PRUNED)
 #: How complete a run is; of two copies of one run id the higher one is kept.
-STATUS_COMPLETENESS = {OK: 3, DIVERGED: 2, SKIPPED: 1, FAILED: 0}
+STATUS_COMPLETENESS = {OK: 4, DIVERGED: 3, PRUNED: 2, SKIPPED: 1, FAILED: 0}
 #: Statuses after which training never resumes.
-TRAINING_ENDED = (OK, DIVERGED)
+TRAINING_ENDED = (OK, DIVERGED, PRUNED)
 
 
 @dataclass
@@ -97,13 +100,16 @@ class RunResult:
     def ended(cls, run_id: str, status: str, *, reason: str = "", diverged_step: int | None = None,
               steps: int, d_steps: int, wall_s: float, device: str, backbone: str, resolved: dict,
               run_dir=None, precision: str) -> "RunResult":
-        """The record of a run that trained until ``status`` (ok or diverged): what a single
+        """The record of a run that trained until ``status`` (ok, diverged or pruned): what a single
         run and a population member both write."""
         common = dict(steps=steps, d_steps=d_steps, wall_s=wall_s, device=device, backbone=backbone,
                       resolved=resolved)
         if status == DIVERGED:
             result = cls.diverged(run_id, reason=reason, **common)
             result.diverged_step = diverged_step or steps
+        elif status == PRUNED:
+            result = cls.ok(run_id, **common)
+            result.status, result.reason = PRUNED, reason
         else:
             result = cls.ok(run_id, **common)
         result.run_dir = str(run_dir or "")
@@ -246,14 +252,14 @@ def training_ended(run_dir: Path, run_id: str) -> RunResult | None:
 
 
 def is_complete(run_dir: Path, run_id: str) -> bool:
-    """The one rule: a run needs nothing more when it was skipped, diverged, or ended ok
-    and was scored (``metrics.json`` beside ``result.json``)."""
+    """The one rule: a run needs nothing more when it was skipped, diverged, pruned, or
+    ended ok and was scored (``metrics.json`` beside ``result.json``)."""
     result = read_result(run_dir)
     if result is None or result.run_id != run_id:
         return False
     if result.status == OK:
         return (Path(run_dir) / METRICS_JSON).is_file()
-    return result.status in (DIVERGED, SKIPPED)
+    return result.status in (DIVERGED, SKIPPED, PRUNED)
 
 
 # -- a trained run ----------------------------------------------------------------------

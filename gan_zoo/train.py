@@ -52,7 +52,7 @@ from gan_zoo.precision import accel_for, check_precision, set_backend_flags
 from gan_zoo.io import save_torch_atomic, write_json_atomic, write_text_atomic
 from gan_zoo.regularizers import StepContext
 from gan_zoo.resolve import Resolved, build_networks, resolve
-from gan_zoo.runs import (CHECKPOINT, DIVERGED, LOG_CSV, LOG_COLUMNS, OK, SPEC_JSON, RunResult,
+from gan_zoo.runs import (CHECKPOINT, DIVERGED, LOG_CSV, LOG_COLUMNS, OK, PRUNED, SPEC_JSON, RunResult,
                           check_same_run, training_ended, write_result)
 from gan_zoo.spec import RunSpec
 from gan_zoo.trainlog import LogWindow, ScoreCurve
@@ -78,7 +78,7 @@ def _grad_norm(module: nn.Module) -> Tensor:
 class StepOutcome:
     """How a call of :meth:`Trainer.run` ended."""
 
-    status: str  # ok | diverged
+    status: str  # ok | diverged | pruned
     reason: str = ""
     step: int | None = None  # the first step with a non-finite loss (diverged)
 
@@ -337,7 +337,7 @@ class Trainer:
     # -- the loop -------------------------------------------------------------
 
     def run(self, steps: int | None = None, *, log_every: int | None = None,
-            progress: bool | None = False) -> StepOutcome:
+            progress: bool | None = False, on_point=None) -> StepOutcome:
         """Train ``steps`` more generator steps (None: until the spec's ``steps``, or
         until its ``wall_budget_s`` training seconds are spent).
 
@@ -345,7 +345,9 @@ class Trainer:
         call, each row the mean over the steps since the previous row; checkpoints every
         ``checkpoint_every`` steps when there is a run folder; scores the spec's
         ``curve_points`` in-training points (their time is not training time). A
-        non-finite loss stops the call with status ``diverged``.
+        non-finite loss stops the call with status ``diverged``. ``on_point(step, row)``
+        is called with each new score point (``row``: its scores); when it returns True
+        the call stops there with status ``pruned``.
         """
         spec, device = self.res.spec, self.res.device
         total = spec.steps if steps is None else self.steps_done + steps
@@ -408,6 +410,12 @@ class Trainer:
                     self.wall += time.perf_counter() - t0
                     self.curve.score(self.g, self.num_classes, self.steps_done, self.wall)
                     t0 = time.perf_counter()
+                    row = self.curve.rows[-1] if self.curve.rows else None
+                    if (on_point is not None and not end and row is not None and row["step"] == self.steps_done
+                            and on_point(self.steps_done, row)):
+                        outcome = StepOutcome(PRUNED, f"pruned at step {self.steps_done} of {total} "
+                                              "(successive halving)", step=self.steps_done)
+                        break
                 if out_of_time:
                     break
                 if self.steps_done % spec.checkpoint_every == 0 and self.steps_done < total:
@@ -463,6 +471,7 @@ def train_run(
     sweep: dict | None = None,
     announce=None,
     evaluation=None,
+    on_point=None,
 ) -> RunResult:
     """Train one combination; write it to ``run_dir`` (resuming from its checkpoint).
 
@@ -473,7 +482,8 @@ def train_run(
     :class:`gan_zoo.metrics.EvalSettings`: extractor, weights, cache folder) scores the
     in-training points as the final scores are;
     ``sweep`` (the grid's ``--set`` values) is recorded in ``result.json``;
-    ``announce()`` is called once the checkpoint has been read and training starts.
+    ``announce()`` is called once the checkpoint has been read and training starts;
+    ``on_point`` (see :meth:`Trainer.run`) may stop the run at a score point (``pruned``).
     """
     res = resolve(spec)
     check_precision(spec.precision, res.device)
@@ -516,7 +526,7 @@ def train_run(
     # to thread hand-offs when the machine is busy: train them on one thread
     with torch_threads(1 if data.kind == "points" and res.device == "cpu" else None), \
             named_memory_errors(spec):
-        outcome = trainer.run(progress=progress)
+        outcome = trainer.run(progress=progress, on_point=on_point)
         ran_on = machine(res.device)
     result = trainer.result(outcome)
     result.sweep = dict(sweep or {})

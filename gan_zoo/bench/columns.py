@@ -13,7 +13,7 @@ from gan_zoo.metrics import keys
 # the run folder's file names and statuses belong to gan_zoo.runs; re-exported for
 # the table, statistics, plot and report modules that read them through this module
 from gan_zoo.runs import (  # noqa: F401
-    DIVERGED, FAILED, LOG_CSV, METRICS_JSON, OK, RESULT_JSON, SAMPLES_NPZ, SAMPLES_PNG, SKIPPED,
+    DIVERGED, FAILED, LOG_CSV, METRICS_JSON, OK, PRUNED, RESULT_JSON, SAMPLES_NPZ, SAMPLES_PNG, SKIPPED,
     SPEC_JSON, STATUS_COMPLETENESS, STATUSES, CURVE_CSV,
 )
 

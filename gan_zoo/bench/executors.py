@@ -50,7 +50,7 @@ def threads_per_worker(workers: int) -> int:
 @dataclass(frozen=True)
 class RunTask:
     """One run for an executor: its spec, the swept values, its folder, where the data
-    is, how it is scored, and the torch threads it may use."""
+    is, how it is scored, the torch threads it may use, and a search trial's rung hook."""
 
     spec: object  # gan_zoo.spec.RunSpec (not imported here: the contract stays light)
     run_dir: Path
@@ -58,6 +58,8 @@ class RunTask:
     sweep: dict = field(default_factory=dict)
     data_root: str | None = None
     threads: int | None = None
+    #: a search trial's pruning hook (picklable; called at each score point), else None
+    rung: object = None
 
     @property
     def run_id(self) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from gan_zoo.data import dataset_info
 from gan_zoo.errors import GanZooError, NotApplicableError
@@ -110,11 +111,14 @@ def budget_for(name: str | None, device: str) -> Budget:
 
 @dataclass
 class GridItem:
-    """One run of the grid: its spec, the swept values, and why it is skipped (if it is)."""
+    """One run of the grid: its spec, the swept values, why it is skipped (if it is), and
+    a search trial's ``rung`` hook (``on_point`` of :meth:`gan_zoo.train.Trainer.run`:
+    successive halving may stop it at a score point; None for every bench run)."""
 
     spec: RunSpec
     sweep: dict = field(default_factory=dict)
     skip_reason: str = ""
+    rung: Any = None
 
     @property
     def run_id(self) -> str:

@@ -107,6 +107,10 @@ def plan_units(pending: list, pack: str | int, workers: int = 1) -> tuple[list[l
     why_single: Counter = Counter()
     refused: dict[str, str | None] = {}
     for it in pending:
+        if getattr(it, "rung", None) is not None:
+            singles.append(it)
+            why_single["a pruned search's trials train singly (each may stop at its own rung)"] += 1
+            continue
         try:
             res = resolve(it.spec)
             key = pack_key(res)

@@ -248,7 +248,8 @@ def write_report(out_dir, runs_df: pd.DataFrame, summary_df: pd.DataFrame,
     summary = summary_df if summary_df is not None else pd.DataFrame(columns=C.SUMMARY_COLUMNS)
     stats = stats_df if stats_df is not None else pd.DataFrame(columns=C.STATS_COLUMNS)
     counts = runs[C.STATUS].value_counts()
-    status_text = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in C.STATUSES)
+    status_text = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in C.STATUSES
+                            if s != C.PRUNED or counts.get(s, 0))  # pruned: search folders only
     datasets = sorted(runs[C.DATASET].dropna().unique())
 
     md = ["# gan-zoo benchmark report", ""]

@@ -53,11 +53,12 @@ def run_task(task: RunTask) -> dict | list[dict]:
 
     if isinstance(task, PopulationTask):
         return run_population_task(task, run_item)
-    return run_item(task.spec, task.sweep, task.run_dir, task.data_root, task.evaluation, task.threads)
+    return run_item(task.spec, task.sweep, task.run_dir, task.data_root, task.evaluation, task.threads,
+                    rung=task.rung)
 
 
 def run_item(spec: RunSpec | dict, sweep: dict, run_dir: str | Path, data_root: str | None,
-             evaluation: EvalOptions, threads: int | None = None) -> dict:
+             evaluation: EvalOptions, threads: int | None = None, rung=None) -> dict:
     """:func:`run_task` with its pieces given one by one (``spec`` a RunSpec or its dict)."""
     import torch
 
@@ -70,7 +71,7 @@ def run_item(spec: RunSpec | dict, sweep: dict, run_dir: str | Path, data_root: 
     _test_only_worker_death(spec.run_id())
     try:
         result = train_run(spec, run_dir, data_root=data_root, progress=False, sweep=sweep,
-                           evaluation=evaluation)
+                           evaluation=evaluation, on_point=rung)
         if result.status == runs.OK and not (run_dir / runs.METRICS_JSON).is_file():
             metrics = score_run(run_dir, evaluation, data_root=data_root)
             write_json_atomic(run_dir / runs.METRICS_JSON, metrics)
@@ -204,7 +205,8 @@ def run_grid(
     by_task = {}
     for unit in units:
         tasks = [RunTask(spec=it.spec, run_dir=runs_root / it.run_id, evaluation=evaluation,
-                         sweep=it.sweep, data_root=data_root, threads=executor.threads) for it in unit]
+                         sweep=it.sweep, data_root=data_root, threads=executor.threads, rung=it.rung)
+                 for it in unit]
         by_task.update({it.run_id: it for it in unit})
         if len(tasks) == 1:
             ex.submit(tasks[0])

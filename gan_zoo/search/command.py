@@ -62,11 +62,15 @@ __all__ = ["search_command"]
 @click.option("--pack", default="off", show_default=True,
               help="Train trials that differ only in learning rates, betas, clip or gp weight K at "
                    "a time as one batched population, as gan-zoo bench --pack does: K, auto or off.")
+@click.option("--prune", is_flag=True,
+              help="Successive halving: at score points 1, 2, 4, 8 ... a trial whose score so far is in "
+                   "the worse half of the trials that reached that point stops (status pruned). A search "
+                   "folder is pruned or not for good.")
 @click.option("--eval-samples", type=int, default=None, help="Samples of each final evaluation [default: the budget's].")
 @click.option("--quiet", is_flag=True, help="No progress bar and no line per finished run.")
 def search_command(dataset, losses, regularizers, trials, phase, space_file, search_beta2, seed, reseed,
                    budget, steps, curve_points, out, storage, baseline, data_root, device, workers,
-                   executor, precision, eval_samples, quiet, pack):
+                   executor, precision, eval_samples, quiet, pack, prune):
     """Search each objective's hyperparameters with the same number of trials (Lucic et
     al. 2018): best-of-k curves, best settings, and the best re-run with fresh seeds."""
     from gan_zoo.bench.grid import budget_for, expand_grid, parse_losses, parse_regularizer_list
@@ -106,6 +110,9 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
         items += expand_grid(dataset=d, losses=loss_names, regularizers=regs, seeds=1, sweeps={}, budget=plan,
                              steps=steps, device=device, curve_points=points)
     items = with_seed(items, seed, precision, dev)
+    if prune and any(it.spec.curve_points < 2 for it in items):
+        raise GanZooError(f"--prune stops trials at their score points and needs at least 2 per trial; "
+                          f"--curve-points is {items[0].spec.curve_points if items else 0}")
     from gan_zoo.settings import check_value
 
     check_value("seed", seed + reseed)
@@ -120,7 +127,7 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
                        curve_points=items[0].spec.curve_points if items else 0, evaluation=evaluation,
                        workers=workers, executor=executor, data_root=data_root, quiet=quiet,
                        baseline=baseline, command=" ".join(sys.argv[1:]), space_file=space_file,
-                       pack=parse_pack(pack))
+                       pack=parse_pack(pack), prune=prune)
     from gan_zoo.search.study import check_folder, open_storage, quiet_optuna
 
     check_folder(cfg)  # another space, dataset, seed or budget: one line, nothing written

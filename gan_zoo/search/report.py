@@ -26,7 +26,6 @@ from gan_zoo.bench.stats import fmt_p, pairwise_tests
 from gan_zoo.bench.tables import collect_runs
 from gan_zoo.errors import GanZooError
 from gan_zoo.io import read_json, write_csv_atomic, write_text_atomic
-from gan_zoo.metrics import keys
 from gan_zoo.search.bestk import K_TABLE, bestk_band, expected_best_curve
 from gan_zoo.search.space import parse_space, space_for
 from gan_zoo.search.study import (SEARCH_JSON, TRIALS_CSV, lower_is_better, read_trials, score_metric,
@@ -403,12 +402,41 @@ def rebuild_search(out) -> dict:
     paths["reseed_stats"] = write_csv_atomic(out / RESEED_STATS_CSV, stats)
     plots = plot_bestk(bestk, out) + plot_settings(scores, out)
     paths["plots"] = plots
-    paths["report"] = _write_report(out, meta, scores, bestk, stats, plots, baseline)
+    pruning = pruning_table(scores, runs) if meta.get("prune") else None
+    paths["report"] = _write_report(out, meta, scores, bestk, stats, plots, baseline, pruning)
     return paths
 
 
+def pruning_table(scores: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per study of a pruned search: trials that ran to the end and that were stopped
+    (at which step), the training seconds spent, and what the same trials would have
+    cost unpruned (each stopped run's seconds scaled by its planned over its done steps),
+    so the fraction spent."""
+    steps = runs.set_index(C.RUN_ID)[[C.STEPS, C.STEPS_PLANNED]] if not runs.empty else None
+    rows = []
+    trials = scores[scores["kind"] == "trial"]
+    for (dataset, loss, regs), sub in trials.groupby(["dataset", "loss", "regularizers"], sort=True):
+        spent = full = 0.0
+        stopped: dict[int, int] = {}
+        for _, r in sub.iterrows():
+            wall = r["wall_s"] if math.isfinite(r["wall_s"]) else 0.0
+            spent += wall
+            if r["status"] == C.PRUNED and steps is not None and r["run_id"] in steps.index:
+                done, planned = steps.loc[r["run_id"], C.STEPS], steps.loc[r["run_id"], C.STEPS_PLANNED]
+                full += wall * (float(planned) / float(done)) if done and planned else wall
+                stopped[int(done)] = stopped.get(int(done), 0) + 1
+            else:
+                full += wall
+        rows.append({"dataset": dataset, "loss": loss, "regularizers": regs, "trials": len(sub),
+                     "to the end": int(sub["status"].isin(_FINISHED).sum()),
+                     "stopped (at step)": ", ".join(f"{n} at {k}" for k, n in sorted(stopped.items())) or "none",
+                     "training h": round(spent / 3600, 3), "unpruned h (est.)": round(full / 3600, 3),
+                     "fraction": round(spent / full, 3) if full > 0 else math.nan})
+    return pd.DataFrame(rows)
+
+
 def _write_report(out: Path, meta: dict, scores: pd.DataFrame, bestk: pd.DataFrame, stats: pd.DataFrame,
-                  plots: list[Path], baseline: str) -> Path:
+                  plots: list[Path], baseline: str, pruning: pd.DataFrame | None = None) -> Path:
     datasets = sorted(scores["dataset"].unique()) if not scores.empty else list(meta.get("datasets") or [])
     trials = scores[scores["kind"] == "trial"]
     reseeds = scores[scores["kind"] == "reseed"]
@@ -453,12 +481,25 @@ def _write_report(out: Path, meta: dict, scores: pd.DataFrame, bestk: pd.DataFra
     md.append(f"- Training time: {total / 3600:.2f} h over all runs (sum of the runs' training seconds).")
     if meta.get("storage"):
         md.append(f"- Storage: {meta['storage']}.")
-    md.append(f"- Commands: " + "; ".join(f"`gan-zoo {c}`" for c in meta.get("commands") or []) + ".")
-    md.append("- Successive halving (`--prune`) is not available: the training loop has no hook to stop a run "
-              "at a rung, so every trial trains its full budget.")
+    md.append("- Commands: " + "; ".join(f"`gan-zoo {c}`" for c in meta.get("commands") or []) + ".")
+    if meta.get("prune"):
+        md.append("- Successive halving (`--prune`, Optuna's asynchronous SuccessiveHalvingPruner, reduction factor "
+                  f"{meta['prune'].get('reduction_factor')}): at score points 1, 2, 4, 8 ... a trial whose score so far "
+                  "is in the worse half of the trials that reached that point before it stops (status pruned; no "
+                  "final evaluation). Best of k and the best settings use the trials that ran to the end only: "
+                  "survivors of the halving, so its curves are not those of a random search.")
+    else:
+        md.append("- Successive halving: not used (no `--prune`); every trial trained its full budget.")
     for dataset in datasets:
         md += ["", f"## {dataset}", "", "### Reading", ""]
         md += [f"- {line}" for line in _reading(scores, bestk, stats, dataset, baseline)]
+        if pruning is not None and not pruning.empty:
+            part = pruning[pruning["dataset"] == dataset].drop(columns=["dataset"])
+            md += ["", "### Successive halving", "",
+                   "Training hours of the trials against the same trials run to the end (a stopped trial's "
+                   "seconds scaled by its planned over its done steps). Whether the best setting is the one "
+                   "the full search finds: `python benchmarks/prune_vs_full.py FULL PRUNED`.", "",
+                   markdown_table(part)]
         md += ["", "### Expected best score after k random trials", "",
                f"Score: {_metric_label(dataset)}; [95% band].", "",
                markdown_table(_bestk_summary(bestk, scores, dataset))]

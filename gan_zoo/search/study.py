@@ -33,7 +33,7 @@ import json
 import math
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,6 +44,7 @@ from gan_zoo.errors import GanZooError
 from gan_zoo.io import read_json, write_json_atomic, write_text_atomic
 from gan_zoo.metrics import keys
 from gan_zoo.search.space import Param, apply_settings, paper_settings, space_for, space_to_json
+from gan_zoo.search.storage import open_storage, quiet_optuna
 
 __all__ = ["SEARCH_JSON", "TRIALS_CSV", "STUDY_DB", "SearchConfig", "run_search", "trial_score",
            "score_metric", "lower_is_better", "param_seed", "open_storage", "check_folder",
@@ -56,7 +57,7 @@ FORMAT = 1
 TRIALS_COLUMNS = ["dataset", "loss", "regularizers", "kind", "trial", "seed", "run_id", "state",
                   "paper_default", "settings"]
 #: what a search folder's ``search.json`` must agree on with a later command
-FINGERPRINT_KEYS = ("datasets", "space", "seed", "steps", "curve_points")
+FINGERPRINT_KEYS = ("datasets", "space", "seed", "steps", "curve_points", "prune")
 
 
 def score_metric(dataset: str) -> str:
@@ -79,30 +80,6 @@ def param_seed(seed: int, number: int, key: str) -> int:
 
 def default_storage(out: Path) -> str:
     return f"sqlite:///{(Path(out) / STUDY_DB).resolve()}"
-
-
-def open_storage(url: str):
-    """An Optuna RDB storage at ``url``; one line naming it when it cannot be opened."""
-    import optuna
-
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy, drivers, OS: all one line
-        text = " ".join(str(exc).split())[:300]
-        raise GanZooError(f"--storage {url}: cannot be opened ({type(exc).__name__}: {text}); give an "
-                          "SQLAlchemy URL such as sqlite:///path/study.db or "
-                          "postgresql://user:password@host/db") from None
-
-
-def quiet_optuna() -> None:
-    import warnings
-
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    warnings.filterwarnings("ignore", message=".*[Ff]ixed parameter.*")
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -134,6 +111,8 @@ class SearchConfig:
     baseline: str = C.DEFAULT_BASELINE
     command: str = ""
     space_file: str | None = None
+    #: --prune: successive halving at the score points (:mod:`gan_zoo.search.prune`)
+    prune: bool = False
 
     @property
     def datasets(self) -> list[str]:
@@ -143,8 +122,13 @@ class SearchConfig:
         return {it.spec.dataset: it.spec.steps for it in self.items}
 
     def fingerprint(self) -> dict:
-        return {"datasets": self.datasets, "space": space_to_json(self.space), "seed": self.seed,
-                "steps": self.steps(), "curve_points": self.curve_points}
+        out = {"datasets": self.datasets, "space": space_to_json(self.space), "seed": self.seed,
+               "steps": self.steps(), "curve_points": self.curve_points}
+        if self.prune:  # absent when off: folders made before --prune keep their fingerprint
+            from gan_zoo.search.prune import REDUCTION_FACTOR
+
+            out["prune"] = {"pruner": "successive-halving", "reduction_factor": REDUCTION_FACTOR}
+        return out
 
 
 def check_folder(cfg: SearchConfig) -> dict | None:
@@ -161,9 +145,9 @@ def check_folder(cfg: SearchConfig) -> dict | None:
         raise GanZooError(f"{path}: not a search folder of format {FORMAT}; choose another --out")
     mine = cfg.fingerprint()
     for key in FINGERPRINT_KEYS:
-        if meta.get(key) != mine[key]:
+        if meta.get(key) != mine.get(key):
             raise GanZooError(f"--out {cfg.out} is a search made with another {key} ({json.dumps(meta.get(key))}, "
-                              f"asked now: {json.dumps(mine[key])}); use the same options or another --out")
+                              f"asked now: {json.dumps(mine.get(key))}); use the same options or another --out")
     if (meta.get("storage") or None) != (cfg.storage or None):
         raise GanZooError(f"--out {cfg.out} keeps its trials in {meta.get('storage') or STUDY_DB}; "
                           f"give the same --storage (asked now: {cfg.storage or STUDY_DB})")
@@ -388,6 +372,8 @@ def _tell(t: _Trial, out: Path) -> None:
         handle.set_user_attr(key, value)
     if math.isnan(sc["score"]):
         study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+    elif status == C.PRUNED:  # its last reported value (its score so far) is the trial's value
+        study.tell(t.number, state=TrialState.PRUNED, skip_if_finished=True)
     else:
         study.tell(t.number, sc["score"], skip_if_finished=True)
 
@@ -507,7 +493,8 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
                     for t in ts:
                         _tell(t, out)
                 else:
-                    todo.append(GridItem(ts[0].spec, dict(ts[0].settings)))
+                    todo.append(GridItem(ts[0].spec, dict(ts[0].settings),
+                                         rung=_rung_hook(cfg, ts[0]) if cfg.prune else None))
             write_trials(cfg, studies)  # the asked trials, before any trains: a report can be rebuilt any time
             say(f"search: {len(batch)} trial(s) of {len(studies)} studies asked, {len(todo)} run(s) to train "
                 f"in {out}")
@@ -546,6 +533,18 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
     return {"studies": len(studies), "trained": trained, "reseeds": len(reseeds)}
 
 
+def _rung_hook(cfg: SearchConfig, t: _Trial):
+    """The pruning hook of trial ``t``'s run (:mod:`gan_zoo.search.prune`)."""
+    from gan_zoo.search.prune import RungHook, first_rung
+
+    spec = t.spec
+    return RungHook(storage=cfg.storage or default_storage(Path(cfg.out)), study=study_name(spec),
+                    trial_id=t.trial_id, metric=score_metric(spec.dataset),
+                    lower_is_better=lower_is_better(spec.dataset),
+                    tie_break=None if lower_is_better(spec.dataset) else keys.HQ_FRAC,
+                    min_resource=first_rung(spec.steps, spec.curve_points))
+
+
 def _say_estimate(cfg: SearchConfig, studies: list[_Study], todo: list, say) -> None:
     """The calibrated time of ``todo`` and of the reseed runs still to come (each at its
     study's paper-default cost: the best trial is not known yet)."""
@@ -559,7 +558,8 @@ def _say_estimate(cfg: SearchConfig, studies: list[_Study], todo: list, say) -> 
     secs = estimate_seconds(todo + extra, Path(cfg.out), workers=cfg.workers, data_root=cfg.data_root,
                             eval_samples=cfg.evaluation.samples)
     say(f"estimate: about {duration(secs)} for {len(todo)} trial run(s)"
-        + (f" and {len(extra)} reseed run(s)" if extra else "") + f" with {cfg.workers} worker(s)")
+        + (f" and {len(extra)} reseed run(s)" if extra else "") + f" with {cfg.workers} worker(s)"
+        + ("; less as --prune stops trials (at most every trial trains to the end)" if cfg.prune else ""))
 
 
 def with_seed(items, seed: int, precision: str | None, device: str) -> list:
