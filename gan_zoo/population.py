@@ -437,27 +437,13 @@ class StackedOptimizer:
 # -- the log window of K members ----------------------------------------------------------
 
 
-class StackedWindow:
-    """:class:`gan_zoo.trainlog.LogWindow` for K members: sums are ``(K,)`` tensors."""
+class StackedWindow(LogWindow):
+    """:class:`gan_zoo.trainlog.LogWindow` for K members: sums are ``(K,)`` tensors (the
+    batch mean is taken per member)."""
 
-    KEYS = LogWindow.KEYS
-
-    def __init__(self, squash=None):
-        self.squash = squash or (lambda t: t)
-        self.sums: dict[str, Tensor] = {}
-        self.counts: dict[str, int] = {}
-
-    def add(self, out: dict) -> None:
-        figures = {"d_loss": out["d_loss"], "g_loss": out["g_loss"],
-                   "d_real": self.squash(out["real_logits"].float()).mean(dim=1),
-                   "d_fake": self.squash(out["fake_logits"].float()).mean(dim=1),
-                   "g_grad_norm": out["g_grad"], "d_grad_norm": out["d_grad"]}
-        for key, value in figures.items():
-            if value is None:
-                continue
-            value = value.detach().float()
-            self.sums[key] = value if key not in self.sums else self.sums[key] + value
-            self.counts[key] = self.counts.get(key, 0) + 1
+    @staticmethod
+    def _batch_mean(t: Tensor) -> Tensor:
+        return t.mean(dim=1)
 
     def load(self, states: list[dict | None]) -> None:
         """Stack the members' checkpointed windows (all at the same step)."""

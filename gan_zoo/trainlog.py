@@ -38,8 +38,8 @@ class LogWindow:
     def add(self, out: dict) -> None:
         """Add one step's figures (the dict :meth:`gan_zoo.train.Trainer.step` returns)."""
         figures = {"d_loss": out["d_loss"], "g_loss": out["g_loss"],
-                   "d_real": self.squash(out["real_logits"].float()).mean(),
-                   "d_fake": self.squash(out["fake_logits"].float()).mean(),
+                   "d_real": self._batch_mean(self.squash(out["real_logits"].float())),
+                   "d_fake": self._batch_mean(self.squash(out["fake_logits"].float())),
                    "g_grad_norm": out["g_grad"], "d_grad_norm": out["d_grad"]}
         for key, value in figures.items():
             if value is None:
@@ -47,6 +47,10 @@ class LogWindow:
             value = value.detach().float()
             self.sums[key] = value if key not in self.sums else self.sums[key] + value
             self.counts[key] = self.counts.get(key, 0) + 1
+
+    @staticmethod
+    def _batch_mean(t: Tensor) -> Tensor:
+        return t.mean()
 
     def state(self) -> dict:
         return {"sums": dict(self.sums), "counts": dict(self.counts)}

@@ -174,6 +174,10 @@ def test_pacgan_table_verdicts_by_hand():
     short = pacgan_table(_pacgan_runs([(6, 0.98, 0.4)] * 2, steps=10_000))
     assert short["verdict"].iloc[0] == "not comparable: 10,000 of their 400,000 steps"
     assert pacgan_table(_pacgan_runs([(6, 0.98, 0.4)], dataset="ring8")).empty
+    # a grid25 study of other networks (toy-modes) has no preset run: no table of "not run" rows
+    other = _pacgan_runs([(20, 0.1, 1.0)], dataset="grid25").assign(backbone="mlp")
+    assert pacgan_table(other).empty
+    assert not pacgan_table(_pacgan_runs([(20, 0.9, 0.5)], dataset="grid25")).empty
 
 
 def test_simultaneous_updates_take_both_gradients_at_the_same_point():

@@ -223,3 +223,20 @@ def test_trials_train_as_populations_with_pack(tmp_path):
     packed = runs[runs["population"] != ""]
     assert len(packed) >= 2 and packed["population"].nunique() == 1
     assert len(set(trials_of(out)["run_id"])) == 3
+
+
+def test_a_trial_still_training_has_no_score_yet(tmp_path):
+    """A copy of a search folder made mid-search rebuilds the same tables: a run folder
+    without result.json (its curve so far, its checkpoint) is not scored."""
+    import pandas as pd
+
+    from gan_zoo.search.report import score_table
+    from gan_zoo.search.study import TRIALS_COLUMNS
+
+    run = tmp_path / "runs" / "ring8-ns-none-s0-abc"
+    run.mkdir(parents=True)
+    (run / "score_curve.csv").write_text("step,wall_s,modes,hq_frac\n1000,1.0,3,0.5\n")
+    row = dict(zip(TRIALS_COLUMNS, ["ring8", "ns", "none", "trial", 1, 0, run.name, "running", False, "{}"]))
+    pd.DataFrame([row]).to_csv(tmp_path / "trials.csv", index=False)
+    scores = score_table(tmp_path, pd.DataFrame(columns=["run_id", "status", "wall_s"]))
+    assert scores["score_source"].tolist() == ["none"] and scores["score"].isna().all()

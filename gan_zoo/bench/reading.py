@@ -218,16 +218,22 @@ def _rank_metric(summary: pd.DataFrame) -> str | None:
     return by[0] if by else None
 
 
-def tier_map(summary: pd.DataFrame, stats: pd.DataFrame | None) -> dict[tuple, int]:
-    """(dataset, loss, regularizers, params) -> tier (1 = top group), where tests exist."""
-    out = {}
+def _tested_groups(summary: pd.DataFrame, stats: pd.DataFrame | None):
+    """((dataset, regularizers, params), groups of objectives the tests separate, best
+    first) for each setting whose test family can reject."""
     for (dataset, regs, params), sub in summary.groupby([C.DATASET, C.REGULARIZERS, C.PARAMS]):
         metric = _rank_metric(sub)
         family = _family(stats, dataset, regs, params, metric)
         if metric is None or not can_reject(family):
             continue
-        medians = _medians(family)
-        for i, group in enumerate(tiers(family, medians, metric), start=1):
+        yield (dataset, regs, params), tiers(family, _medians(family), metric)
+
+
+def tier_map(summary: pd.DataFrame, stats: pd.DataFrame | None) -> dict[tuple, int]:
+    """(dataset, loss, regularizers, params) -> tier (1 = top group), where tests exist."""
+    out = {}
+    for (dataset, regs, params), groups in _tested_groups(summary, stats):
+        for i, group in enumerate(groups, start=1):
             for loss in group:
                 out[(dataset, loss, regs, params)] = i
     return out
@@ -280,12 +286,7 @@ def tier_labels(summary: pd.DataFrame, stats: pd.DataFrame | None, comparisons: 
     separate from the baseline is not "top tier"); with all pairs, "group k" (1: the
     best group the tests separate)."""
     out = {}
-    for (dataset, regs, params), sub in summary.groupby([C.DATASET, C.REGULARIZERS, C.PARAMS]):
-        metric = _rank_metric(sub)
-        family = _family(stats, dataset, regs, params, metric)
-        if metric is None or not can_reject(family):
-            continue
-        groups = tiers(family, _medians(family), metric)
+    for (dataset, regs, params), groups in _tested_groups(summary, stats):
         names = _tier_names(groups, baseline, comparisons)
         for i, (group, name) in enumerate(zip(groups, names), start=1):
             label = name.strip(" ()").replace("not separable", "not separated") if name else f"group {i}"

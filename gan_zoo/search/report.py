@@ -65,7 +65,9 @@ def score_table(out: Path, runs: pd.DataFrame) -> pd.DataFrame:
         if by_id is not None and run_id in by_id.index:
             status = str(by_id.loc[run_id, C.STATUS])
             wall = float(by_id.loc[run_id, C.WALL_S])
-        sc = trial_score(out / C.RUNS_DIR / run_id, r["dataset"]) if run_id else {}
+        # a run still training has no score yet: what its folder holds so far is not read,
+        # so a folder rebuilds the same tables wherever it was copied mid-search
+        sc = trial_score(out / C.RUNS_DIR / run_id, r["dataset"]) if run_id and status else {}
         rows.append({"dataset": r["dataset"], "loss": r["loss"], "regularizers": r["regularizers"],
                      "kind": r["kind"], "trial": int(r["trial"]), "seed": int(r["seed"]), "run_id": run_id,
                      "paper_default": str(r["paper_default"]) == "True", "status": status,
