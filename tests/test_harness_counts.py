@@ -90,7 +90,7 @@ def test_runner_warms_before_dispatch(tmp_path, monkeypatch):
     monkeypatch.setattr(metrics, "warm_real_features",
                         lambda dataset, n, **kw: calls.append((dataset, n)) or True)
 
-    def fake_run_item(spec, sweep, run_dir, *rest):
+    def fake_run_item(spec, sweep, run_dir, *rest, **options):
         assert calls, "a run started before the real-data features were prepared"
         return {"status": "ok"}
 

@@ -215,7 +215,7 @@ def test_an_executor_is_looked_up_by_name_and_given_typed_tasks(tmp_path, monkey
     monkeypatch.setattr(executors, "_REGISTERED", {})
     executors.register_executor("list", _ListExecutor)
     assert "list" in executors.executor_names()
-    monkeypatch.setattr(runner, "run_item", lambda spec, sweep, run_dir, *rest: {"run_id": spec.run_id()})
+    monkeypatch.setattr(runner, "run_item", lambda spec, sweep, run_dir, *rest, **options: {"run_id": spec.run_id()})
     monkeypatch.setattr(runner, "_warm_features", lambda *a: None)
     items = _ring_items(2)
     done = []
