@@ -91,8 +91,10 @@ class TrainSettings:
 #: A spec value that switches a setting off where ``None`` would take the objective's
 #: default: ``--set clip=none`` stores ``"none"``, so WGAN runs without clipping.
 OFF = "none"
-#: settings whose ``none`` means off, not "the default"
-SWITCHABLE = ("clip",)
+#: fields whose ``none`` is a value of its own, not "unset, the default": ``clip=none``
+#: switches clipping off; ``d_norm=none`` is D without a normalization layer (unset
+#: ``d_norm`` is the backbone's default, batch norm)
+SWITCHABLE = ("clip", "d_norm")
 #: the largest seed torch.manual_seed takes
 MAX_SEED = 2**63 - 1
 

@@ -55,3 +55,16 @@ def test_bad_dropout_is_one_line(value):
     out = CliRunner().invoke(cli, ["train", "--dataset", "ring8", "--steps", "1", "--set", f"d_dropout={value}"])
     assert out.exit_code == 2, out.output
     assert "d_dropout" in out.output and "Traceback" not in out.output
+
+
+def test_set_d_norm_none_means_no_normalization_not_the_default():
+    """``--set d_norm=none`` is D without batch norm; only an unset d_norm is the default."""
+    from gan_zoo.bench.grid import parse_sweeps
+    from gan_zoo.spec import parse_field
+
+    assert parse_sweeps(["d_norm=batch,none,layer"]) == {"d_norm": ["batch", "none", "layer"]}
+    assert parse_field("d_norm", "none") == "none" and parse_field("d_norm", "off") == "none"
+    spec = RunSpec(dataset="mnist", loss="ns", d_norm=parse_field("d_norm", "none"))
+    res, names, _ = _d_layers(spec)
+    assert res.d_norm == "none" and "BatchNorm2d" not in names
+    assert spec.run_id() != RunSpec(dataset="mnist", loss="ns").run_id()
