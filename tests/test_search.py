@@ -240,3 +240,22 @@ def test_a_trial_still_training_has_no_score_yet(tmp_path):
     pd.DataFrame([row]).to_csv(tmp_path / "trials.csv", index=False)
     scores = score_table(tmp_path, pd.DataFrame(columns=["run_id", "status", "wall_s"]))
     assert scores["score_source"].tolist() == ["none"] and scores["score"].isna().all()
+
+
+def test_summary_of_unequal_trial_counts_keeps_k_in_order_and_equal_bests_read_as_zero():
+    """A pruned search leaves objectives with different numbers of finished trials: the
+    table's k columns stay in increasing order, and equal expected bests have spread 0."""
+    from gan_zoo.search.report import _bestk_summary, _reading, bestk_table
+
+    rows = []
+    for loss, n in (("ns", 2), ("hinge", 4)):
+        for t in range(n + 1):  # trial 0 is the paper default, not a random trial
+            rows.append({"dataset": "ring8", "loss": loss, "regularizers": "none", "kind": "trial",
+                         "trial": t, "paper_default": t == 0, "score": 1.0, "status": "ok"})
+    scores = pd.DataFrame(rows)
+    bestk = bestk_table(scores)
+    table = _bestk_summary(bestk, scores, "ring8")
+    ks = [c for c in table.columns if c.startswith("k=")]
+    assert ks == ["k=1", "k=2", "k=4"]
+    first = _reading(scores, bestk, pd.DataFrame(), "ring8", "ns")[0]
+    assert "ranges over 0 across" in first and "after 2 trials over 0 (" in first and "e-" not in first

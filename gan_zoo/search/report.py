@@ -268,7 +268,16 @@ def _bestk_summary(bestk: pd.DataFrame, scores: pd.DataFrame, dataset: str) -> p
             band = "" if math.isnan(r["band_low"]) else f" [{_fmt(r['band_low'])}, {_fmt(r['band_high'])}]"
             row[f"k={k}"] = _fmt(r["expected_best"]) + band
         rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+    table = pd.DataFrame(rows).fillna("")
+    # objectives with fewer finished trials (a pruned search) stop at another k: one order
+    ks = sorted((c for c in table.columns if c.startswith("k=")), key=lambda c: int(c[2:]))
+    return table[[c for c in table.columns if not c.startswith("k=")] + ks]
+
+
+def _spread(values) -> float:
+    """max - min, exactly 0 for equal expected bests (no float residue in the reading)."""
+    hi, lo = max(values), min(values)
+    return 0.0 if math.isclose(hi, lo, rel_tol=1e-9, abs_tol=1e-12) else hi - lo
 
 
 def _settings_text(settings: str) -> str:
@@ -334,8 +343,7 @@ def _reading(scores: pd.DataFrame, bestk: pd.DataFrame, stats: pd.DataFrame, dat
     n_min = int(sub["n_trials"].min())
     at1 = {l: float(s[s["k"] == 1]["expected_best"].iloc[0]) for l, s in sub.groupby("loss")}
     atn = {l: float(s[s["k"] == n_min]["expected_best"].iloc[0]) for l, s in sub.groupby("loss")}
-    spread1 = max(at1.values()) - min(at1.values())
-    spreadn = max(atn.values()) - min(atn.values())
+    spread1, spreadn = _spread(at1.values()), _spread(atn.values())
     order = sorted(atn, key=lambda l: (atn[l] if low else -atn[l], l))
     lines.append(f"Expected best {metric} of one random trial ranges over {_fmt(spread1)} across the "
                  f"{len(at1)} objectives ({_fmt(min(at1.values()))} to {_fmt(max(at1.values()))}); "
