@@ -149,7 +149,9 @@ def plot_metric_by_objective(runs_df: pd.DataFrame, summary_df: pd.DataFrame,
             what = "single-seed snapshot: one run each, no interval"
         else:
             what = "bar: median over seeds; dots: seeds; no interval"
-        ax.set_title(f"{dataset}: {C.METRIC_LABELS.get(metric, metric)} by objective\n({what})",
+        # wrapped: long setting labels leave the axes (and its centred title) narrow
+        what = f"({what})".replace("; ", ";\n") if len(what) > 60 else f"({what})"
+        ax.set_title(f"{dataset}: {C.METRIC_LABELS.get(metric, metric)} by objective\n{what}",
                      fontsize=10)
         paths.append(_save(fig, out_dir, f"{metric}-by-objective-{_slug(dataset)}.png"))
     return paths or None
