@@ -1,5 +1,7 @@
-"""Every script in benchmarks/ runs in its --quick mode (a check that it still works
-against the current package; the figures of a quick run mean nothing)."""
+"""Every script in benchmarks/ imports and parses its options (default suite), and runs in
+its --quick mode (``python -m pytest -q -m benchmark``: about 8 minutes on two cores, so
+outside the default suite; run it before recording a benchmark's figures). The figures of
+a quick run mean nothing."""
 
 from __future__ import annotations
 
@@ -25,12 +27,19 @@ def test_every_benchmark_is_listed():
     assert "bench_fixed_cost.py" in SCRIPTS and "bench_gpu.py" in SCRIPTS and len(SCRIPTS) >= 9
 
 
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_benchmark_imports_and_offers_quick(script, tmp_path):
+    """In the default suite: every script imports against the current package and parses
+    its options (its --quick run, minutes each, is the ``benchmark`` marker's)."""
+    helped = _run([str(REPO / "benchmarks" / script), "--help"], tmp_path)
+    assert helped.returncode == 0 and "--quick" in helped.stdout, helped.stderr[-2000:]
+
+
 @pytest.mark.slow
+@pytest.mark.benchmark
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_benchmark_quick_mode_runs(script, tmp_path, mnist_root):
     path = str(REPO / "benchmarks" / script)
-    helped = _run([path, "--help"], tmp_path)
-    assert helped.returncode == 0 and "--quick" in helped.stdout, helped.stderr[-2000:]
     args = [path, "--quick", "--data-root", str(mnist_root)]
     if script == "bench_gpu.py" and not torch.cuda.is_available():
         # without a GPU only the CPU dry run of the same code is possible
