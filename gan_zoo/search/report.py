@@ -241,8 +241,9 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
                 ax.set_xlabel(col if i == len(studies) - 1 else "")
                 ax.set_ylabel(loss if regs == "none" else f"{loss} ({regs})", fontsize=8)
                 ax.tick_params(labelsize=7)
-        fig.suptitle(f"{dataset}: {_metric_label(dataset)} by setting "
-                     "(o n_critic 1, ^ 5; diamond paper default, star best)", fontsize=9)
+        fig.suptitle(f"{dataset}: {_metric_label(dataset)} by setting\n"
+                     "circle n_critic 1, triangle n_critic 5; black diamond paper default, red star best",
+                     fontsize=9)
         paths.append(_save(fig, out, f"settings_{dataset}.png"))
     return paths
 
