@@ -55,3 +55,39 @@ def test_calibration_probe_trains_without_curve_points(monkeypatch):
     assert seen and all(s.curve_points == 0 for s in seen)
     assert estimate.curve_seconds(RunSpec(curve_points=10, curve_samples=1000)) > 0
     assert estimate.curve_seconds(RunSpec(curve_points=0)) == 0
+
+
+def _ring_items(seeds):
+    return expand_grid(dataset="ring8", losses=["ns"], regularizers=["none"], seeds=seeds, sweeps={},
+                       budget=BUDGETS["smoke"], steps=100, device="cpu")
+
+
+def test_packed_runs_are_one_task_at_their_measured_factor(tmp_path, monkeypatch):
+    """With --pack, the runs the runner will train as one population cost the measured
+    population factor times one member's run (plus every member's scoring), not K runs."""
+    monkeypatch.setattr(estimate, "step_seconds", lambda spec, root, threads: 0.01)
+    asked = []
+
+    def factor(specs, root, threads):
+        asked.append(len(specs))
+        return 1.5
+
+    monkeypatch.setattr(estimate, "population_factor", factor)
+    items = _ring_items(4)
+    eval_s = estimate.EVAL_SECONDS_PER_10K * 1000 / 10_000
+    one = estimate.relative_cost(items[0].spec) * 0.01
+    scoring = eval_s + estimate.curve_seconds(items[0].spec)
+    packed = estimate.estimate_seconds(items, tmp_path, workers=1, data_root=None, eval_samples=1000, pack=4)
+    assert asked == [4]
+    assert packed == pytest.approx(1.5 * one + 4 * scoring + estimate.FIXED_SECONDS)
+    single = estimate.estimate_seconds(items, tmp_path, workers=1, data_root=None, eval_samples=1000, pack="off")
+    assert asked == [4]  # no population, no population calibration
+    assert single == pytest.approx(4 * (one + scoring) + estimate.FIXED_SECONDS)
+
+
+def test_population_factor_times_a_real_population_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    specs = [it.spec for it in _ring_items(3)]
+    factor = estimate.population_factor(specs, None, threads=1)
+    assert 0 < factor < 100
+    assert list(tmp_path.iterdir()) == []

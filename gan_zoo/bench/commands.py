@@ -174,7 +174,7 @@ def run_plan(plan, *, quiet: bool = False, pack: str | int = "off") -> None:
             from gan_zoo.bench.estimate import estimate_seconds
 
             secs = estimate_seconds(todo, out, workers=ex.workers, data_root=plan.data_root,
-                                    eval_samples=evaluation.samples)
+                                    eval_samples=evaluation.samples, pack=pack)
             from gan_zoo.bench.progress import duration
 
             click.echo(f"estimate: about {duration(secs)} with {ex.workers} {ex.name} worker(s) on {ex.device}",

@@ -6,7 +6,10 @@ Relative to a plain step (one critic and one generator update), a critic update
 costs about 0.6 of it, 1.05 with a gradient penalty (its double backward); measured
 on dcgan28: wgan-gp's step (5 penalized critic updates) took 5.7 plain steps.
 Evaluation is estimated from its sample count. The runner starts the costliest runs
-first, and the estimate simulates that schedule. For the default command the
+first, and the estimate simulates that schedule. Runs that ``--pack`` trains as one
+population are one task of the schedule: the population's steps are timed here against
+its first member's single steps, the same way (:func:`population_factor`), so the
+speed-up that populations give on this machine is measured, not assumed. For the default command the
 estimate read 9.5 min against 10 min 26 s measured (2026-11-22).
 """
 
@@ -20,6 +23,11 @@ import time
 #: cProfile on gan_zoo.metrics.evaluate, 2026-11-22; one core is slower)
 EVAL_SECONDS_PER_10K = 14.0
 CALIBRATION_STEPS = 4
+#: a population against its single run is a ratio of two short timings, so both are
+#: longer and the least of two is kept: at 4 steps, one figure for five ring8 runs
+#: read 8.5, 2.8 and 1.9 in three tries on a busy machine (2026-12-05)
+POPULATION_CALIBRATION_STEPS = 16
+POPULATION_CALIBRATION_REPEATS = 2
 #: CPU workers sharing the machine slow each other's steps (caches, memory bandwidth):
 #: the default command's plain runs took 62 ms a step in the two-worker pool against
 #: 53 ms calibrated alone on one thread (2026-11-22, results/mnist-quick)
@@ -38,26 +46,62 @@ def step_seconds(spec, data_root, threads: int) -> float:
     inflating the per-step figure. The result, a step of this run, is converted to
     plain steps with :func:`relative_cost`.
     """
-    from gan_zoo.train import torch_threads, train_run
+    from gan_zoo.train import train_run
 
     # the probe trains only: in-training score points would not scale with its steps
     probe = spec.replace(steps=1, log_every=1, curve_points=0)
-
-    def timed(steps: int) -> float:
-        t0 = time.perf_counter()
-        train_run(probe.replace(steps=steps), data_root=data_root, progress=False)
-        return time.perf_counter() - t0
-
-    with torch_threads(threads):
-        timed(1)  # warm-up: data, allocations
-        short, long = timed(CALIBRATION_STEPS), timed(3 * CALIBRATION_STEPS)
-    per_run_step = max(long - short, 1e-9) / (2 * CALIBRATION_STEPS)
+    per_run_step = _timed_steps(lambda n: train_run(probe.replace(steps=n), data_root=data_root, progress=False),
+                                threads)
     return per_run_step / (relative_cost(probe) / probe.steps)
 
 
-def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) -> float:
+def _timed_steps(train, threads: int, steps: int = CALIBRATION_STEPS, repeats: int = 1) -> float:
+    """Seconds per step of ``train(n)``: two lengths (``steps`` and three times as many)
+    timed after a warm-up, the difference over the difference in steps (what does not
+    scale with steps cancels); with ``repeats``, the least of that many such figures (a
+    busy machine only ever adds time)."""
+    from gan_zoo.train import torch_threads
+
+    def timed(steps: int) -> float:
+        t0 = time.perf_counter()
+        train(steps)
+        return time.perf_counter() - t0
+
+    figures = []
+    with torch_threads(threads):
+        timed(1)  # warm-up: data, allocations
+        for _ in range(repeats):
+            short, long = timed(steps), timed(3 * steps)
+            figures.append(max(long - short, 1e-9) / (2 * steps))
+    return min(figures)
+
+
+def population_factor(specs, data_root, threads: int) -> float:
+    """Seconds per step of ``specs`` trained as one population over seconds per step of
+    its first member trained alone, both timed here in turn (neither writes anything).
+    A population of K members costs this factor times one member's run, where K single
+    runs cost K."""
+    from gan_zoo.population import train_population
+    from gan_zoo.train import train_run
+
+    probes = [s.replace(steps=1, log_every=1, curve_points=0) for s in specs]
+    timing = dict(threads=threads, steps=POPULATION_CALIBRATION_STEPS, repeats=POPULATION_CALIBRATION_REPEATS)
+    single = _timed_steps(lambda n: train_run(probes[0].replace(steps=n), data_root=data_root, progress=False),
+                          **timing)
+    together = _timed_steps(lambda n: train_population([p.replace(steps=n) for p in probes], None,
+                                                       data_root=data_root, artifacts=False, progress=False),
+                            **timing)
+    return together / single
+
+
+def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int, pack="off") -> float:
+    """Wall seconds for the runs of ``items`` not yet complete in ``out``: each run's
+    training (calibrated here) plus its evaluation and score points, scheduled as the
+    runner schedules them; with ``pack`` (``--pack``), grouped into the populations the
+    runner will train, each timed against its single runs (:func:`population_factor`)."""
     from gan_zoo.bench import columns as C
     from gan_zoo.bench.executors import threads_per_worker
+    from gan_zoo.bench.packing import plan_units
     from gan_zoo.runs import is_complete
 
     pending = [it for it in items if not is_complete(out / C.RUNS_DIR / it.run_id, it.run_id)]
@@ -68,7 +112,29 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int) 
     if workers > 1 and not str(pending[0].spec.device).startswith("cuda"):
         per_step *= SHARED_CORES_SLOWDOWN
     eval_s = EVAL_SECONDS_PER_10K * eval_samples / 10_000
-    costs = [relative_cost(it.spec) * per_step + eval_s + curve_seconds(it.spec) for it in pending]
+
+    def run_cost(it) -> float:
+        return relative_cost(it.spec) * per_step
+
+    units, _ = plan_units(pending, pack, workers)
+
+    def key(unit) -> tuple:
+        spec = unit[0].spec
+        return spec.dataset, spec.backbone, spec.device, len(unit)
+
+    # one calibration per dataset, backbone and population size, on its cheapest population
+    probe_of: dict[tuple, list] = {}
+    for unit in units:
+        if len(unit) > 1 and (key(unit) not in probe_of or run_cost(unit[0]) < run_cost(probe_of[key(unit)][0])):
+            probe_of[key(unit)] = unit
+    factors = {k: population_factor([it.spec for it in unit], data_root, threads) for k, unit in probe_of.items()}
+    costs = []
+    for unit in units:
+        scoring = sum(eval_s + curve_seconds(it.spec) for it in unit)
+        if len(unit) == 1:
+            costs.append(run_cost(unit[0]) + scoring)
+        else:
+            costs.append(factors[key(unit)] * max(run_cost(it) for it in unit) + scoring)
     return schedule(costs, workers)[1] + FIXED_SECONDS
 
 

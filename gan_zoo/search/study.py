@@ -555,8 +555,9 @@ def _say_estimate(cfg: SearchConfig, studies: list[_Study], todo: list, say) -> 
     extra = [GridItem(st.item.spec.replace(seed=cfg.seed + j)) for st in studies
              for j in range(1, cfg.reseed + 1)]
     extra = [it for it in extra if not (Path(cfg.out) / C.RUNS_DIR / it.run_id / C.RESULT_JSON).is_file()]
-    secs = estimate_seconds(todo + extra, Path(cfg.out), workers=cfg.workers, data_root=cfg.data_root,
-                            eval_samples=cfg.evaluation.samples)
+    # trials and reseeds train as two grids, one after the other (populations do not mix them)
+    secs = sum(estimate_seconds(part, Path(cfg.out), workers=cfg.workers, data_root=cfg.data_root,
+                                eval_samples=cfg.evaluation.samples, pack=cfg.pack) for part in (todo, extra) if part)
     say(f"estimate: about {duration(secs)} for {len(todo)} trial run(s)"
         + (f" and {len(extra)} reseed run(s)" if extra else "") + f" with {cfg.workers} worker(s)"
         + ("; less as --prune stops trials (at most every trial trains to the end)" if cfg.prune else ""))
