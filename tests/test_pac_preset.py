@@ -218,3 +218,15 @@ def test_simultaneous_updates_refuse_several_critic_steps_and_stay_out_of_old_id
     spec = RunSpec(dataset="ring8")
     assert spec.run_id() != spec.replace(updates="simultaneous").run_id()
     assert "updates" not in json.dumps({k: v for k, v in spec.to_dict().items() if v is not None})
+
+
+def test_d_examples_count_the_samples_in_packs():
+    """runs.csv's d_examples is the real samples D saw: with pac, m per example of the batch,
+    so a packed arm's extra samples show next to its scores."""
+    from gan_zoo.bench.tables import _d_examples
+
+    plain = {"d_steps": 100, "resolved": {"batch_size": 64}}
+    packed = {"d_steps": 100, "resolved": {"batch_size": 64, "pack": 2, "regularizers": {"pac": {"m": 2}}}}
+    assert _d_examples(plain, {}) == 6400
+    assert _d_examples(packed, {}) == 12800
+    assert _d_examples({"d_steps": None, "resolved": {"batch_size": 64}}, {}) is None

@@ -205,10 +205,13 @@ def _rescore_mixture(row: dict, run_dir: Path, metrics: dict) -> None:
 
 
 def _d_examples(result: dict, spec: dict) -> int | None:
-    """Real examples D saw: its steps times the batch size (it saw as many fakes)."""
-    batch = (result.get("resolved") or {}).get("batch_size") or spec.get("batch_size")
+    """Real samples D saw: its steps times the batch size times the samples per pack
+    (``pac``: the batch counts packs of m samples); it saw as many fakes."""
+    resolved = result.get("resolved") or {}
+    batch = resolved.get("batch_size") or spec.get("batch_size")
     d_steps = result.get("d_steps")
-    return int(d_steps) * int(batch) if d_steps is not None and batch else None
+    pack = int(resolved.get("pack") or 1)
+    return int(d_steps) * int(batch) * pack if d_steps is not None and batch else None
 
 
 def _typed_runs(rows: list[dict]) -> pd.DataFrame:
