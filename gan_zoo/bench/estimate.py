@@ -23,6 +23,12 @@ import time
 #: cProfile on gan_zoo.metrics.evaluate, 2026-11-22; one core is slower)
 EVAL_SECONDS_PER_10K = 14.0
 CALIBRATION_STEPS = 4
+#: the least of three: one figure of a ring8 step read 9.8 to 13.1 ms in five tries on
+#: an idle machine, and the estimate of one grid 51 and 97 min in two calls (2026-12-05)
+CALIBRATION_REPEATS = 3
+#: a calibration run shorter than this is lengthened (the 2-D MLPs' steps take a few ms)
+MIN_TIMED_SECONDS = 0.25
+MAX_CALIBRATION_STEPS = 4096
 #: a population against its single run is a ratio of two short timings, so both are
 #: longer and the least of two is kept: at 4 steps, one figure for five ring8 runs
 #: read 8.5, 2.8 and 1.9 in three tries on a busy machine (2026-12-05)
@@ -51,13 +57,13 @@ def step_seconds(spec, data_root, threads: int) -> float:
     # the probe trains only: in-training score points would not scale with its steps
     probe = spec.replace(steps=1, log_every=1, curve_points=0)
     per_run_step = _timed_steps(lambda n: train_run(probe.replace(steps=n), data_root=data_root, progress=False),
-                                threads)
+                                threads, repeats=CALIBRATION_REPEATS)
     return per_run_step / (relative_cost(probe) / probe.steps)
 
 
 def _timed_steps(train, threads: int, steps: int = CALIBRATION_STEPS, repeats: int = 1) -> float:
-    """Seconds per step of ``train(n)``: two lengths (``steps`` and three times as many)
-    timed after a warm-up, the difference over the difference in steps (what does not
+    """Seconds per step of ``train(n)``: two lengths (``steps``, doubled until a run of it
+    takes :data:`MIN_TIMED_SECONDS`, and three times as many) timed after a warm-up, the difference over the difference in steps (what does not
     scale with steps cancels); with ``repeats``, the least of that many such figures (a
     busy machine only ever adds time)."""
     from gan_zoo.train import torch_threads
@@ -70,6 +76,8 @@ def _timed_steps(train, threads: int, steps: int = CALIBRATION_STEPS, repeats: i
     figures = []
     with torch_threads(threads):
         timed(1)  # warm-up: data, allocations
+        while timed(steps) < MIN_TIMED_SECONDS and steps < MAX_CALIBRATION_STEPS:
+            steps *= 2  # cheap steps: long enough that the clock's and the machine's noise is small
         for _ in range(repeats):
             short, long = timed(steps), timed(3 * steps)
             figures.append(max(long - short, 1e-9) / (2 * steps))
