@@ -15,7 +15,7 @@ def _items(losses):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_estimate_schedules_longest_first(tmp_path, monkeypatch, workers):
-    monkeypatch.setattr(estimate, "step_seconds", lambda spec, root, threads: 0.01)
+    monkeypatch.setattr(estimate, "step_seconds", lambda spec, root, threads, **kw: 0.01)
     items = _items(["ns", "lsgan", "wgan-gp"])
     eval_s = estimate.EVAL_SECONDS_PER_10K * 1000 / 10_000
     costs = sorted((estimate.relative_cost(it.spec) * 0.01 for it in items), reverse=True)
@@ -65,10 +65,10 @@ def _ring_items(seeds):
 def test_packed_runs_are_one_task_at_their_measured_factor(tmp_path, monkeypatch):
     """With --pack, the runs the runner will train as one population cost the measured
     population factor times one member's run (plus every member's scoring), not K runs."""
-    monkeypatch.setattr(estimate, "step_seconds", lambda spec, root, threads: 0.01)
+    monkeypatch.setattr(estimate, "step_seconds", lambda spec, root, threads, **kw: 0.01)
     asked = []
 
-    def factor(specs, root, threads):
+    def factor(specs, root, threads, **kw):
         asked.append(len(specs))
         return 1.5
 

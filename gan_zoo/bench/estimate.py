@@ -29,6 +29,9 @@ CALIBRATION_REPEATS = 3
 #: a calibration run shorter than this is lengthened (the 2-D MLPs' steps take a few ms)
 MIN_TIMED_SECONDS = 0.25
 MAX_CALIBRATION_STEPS = 4096
+#: grids of fewer plain steps than this (smoke grids, tests) are calibrated quickly:
+#: one figure of 4 and 12 steps, as before the careful calibration
+CAREFUL_FROM_STEPS = 20_000
 #: a population against its single run is a ratio of two short timings, so both are
 #: longer and the least of two is kept: at 4 steps, one figure for five ring8 runs
 #: read 8.5, 2.8 and 1.9 in three tries on a busy machine (2026-12-05)
@@ -42,7 +45,7 @@ SHARED_CORES_SLOWDOWN = 1.15
 FIXED_SECONDS = 15.0
 
 
-def step_seconds(spec, data_root, threads: int) -> float:
+def step_seconds(spec, data_root, threads: int, careful: bool = True) -> float:
     """Seconds per plain generator step of ``spec``'s backbone, measured here.
 
     The probe is the grid's own run (its objective, regularizers, ``reg_params`` and
@@ -57,15 +60,17 @@ def step_seconds(spec, data_root, threads: int) -> float:
     # the probe trains only: in-training score points would not scale with its steps
     probe = spec.replace(steps=1, log_every=1, curve_points=0)
     per_run_step = _timed_steps(lambda n: train_run(probe.replace(steps=n), data_root=data_root, progress=False),
-                                threads, repeats=CALIBRATION_REPEATS)
+                                threads, repeats=CALIBRATION_REPEATS if careful else 1,
+                                min_seconds=MIN_TIMED_SECONDS if careful else 0.0)
     return per_run_step / (relative_cost(probe) / probe.steps)
 
 
-def _timed_steps(train, threads: int, steps: int = CALIBRATION_STEPS, repeats: int = 1) -> float:
+def _timed_steps(train, threads: int, steps: int = CALIBRATION_STEPS, repeats: int = 1,
+                 min_seconds: float = 0.0) -> float:
     """Seconds per step of ``train(n)``: two lengths (``steps``, doubled until a run of it
-    takes :data:`MIN_TIMED_SECONDS`, and three times as many) timed after a warm-up, the difference over the difference in steps (what does not
-    scale with steps cancels); with ``repeats``, the least of that many such figures (a
-    busy machine only ever adds time)."""
+    takes ``min_seconds``, and three times as many) timed after a warm-up, the difference
+    over the difference in steps (what does not scale with steps cancels); with
+    ``repeats``, the least of that many such figures (a busy machine only adds time)."""
     from gan_zoo.train import torch_threads
 
     def timed(steps: int) -> float:
@@ -76,7 +81,7 @@ def _timed_steps(train, threads: int, steps: int = CALIBRATION_STEPS, repeats: i
     figures = []
     with torch_threads(threads):
         timed(1)  # warm-up: data, allocations
-        while timed(steps) < MIN_TIMED_SECONDS and steps < MAX_CALIBRATION_STEPS:
+        while min_seconds and timed(steps) < min_seconds and steps < MAX_CALIBRATION_STEPS:
             steps *= 2  # cheap steps: long enough that the clock's and the machine's noise is small
         for _ in range(repeats):
             short, long = timed(steps), timed(3 * steps)
@@ -84,7 +89,7 @@ def _timed_steps(train, threads: int, steps: int = CALIBRATION_STEPS, repeats: i
     return min(figures)
 
 
-def population_factor(specs, data_root, threads: int) -> float:
+def population_factor(specs, data_root, threads: int, careful: bool = True) -> float:
     """Seconds per step of ``specs`` trained as one population over seconds per step of
     its first member trained alone, both timed here in turn (neither writes anything).
     A population of K members costs this factor times one member's run, where K single
@@ -93,7 +98,9 @@ def population_factor(specs, data_root, threads: int) -> float:
     from gan_zoo.train import train_run
 
     probes = [s.replace(steps=1, log_every=1, curve_points=0) for s in specs]
-    timing = dict(threads=threads, steps=POPULATION_CALIBRATION_STEPS, repeats=POPULATION_CALIBRATION_REPEATS)
+    timing = dict(threads=threads, steps=POPULATION_CALIBRATION_STEPS if careful else CALIBRATION_STEPS,
+                  repeats=POPULATION_CALIBRATION_REPEATS if careful else 1,
+                  min_seconds=MIN_TIMED_SECONDS if careful else 0.0)
     single = _timed_steps(lambda n: train_run(probes[0].replace(steps=n), data_root=data_root, progress=False),
                           **timing)
     together = _timed_steps(lambda n: train_population([p.replace(steps=n) for p in probes], None,
@@ -116,7 +123,9 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int, 
     if not pending:
         return 0.0
     threads = threads_per_worker(workers)
-    per_step = step_seconds(pending[0].spec, data_root, threads)
+    # a careful calibration costs seconds: worth it where the grid takes minutes and more
+    careful = sum(relative_cost(it.spec) for it in pending) >= CAREFUL_FROM_STEPS
+    per_step = step_seconds(pending[0].spec, data_root, threads, careful=careful)
     if workers > 1 and not str(pending[0].spec.device).startswith("cuda"):
         per_step *= SHARED_CORES_SLOWDOWN
     eval_s = EVAL_SECONDS_PER_10K * eval_samples / 10_000
@@ -135,7 +144,8 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int, 
     for unit in units:
         if len(unit) > 1 and (key(unit) not in probe_of or run_cost(unit[0]) < run_cost(probe_of[key(unit)][0])):
             probe_of[key(unit)] = unit
-    factors = {k: population_factor([it.spec for it in unit], data_root, threads) for k, unit in probe_of.items()}
+    factors = {k: population_factor([it.spec for it in unit], data_root, threads, careful=careful)
+               for k, unit in probe_of.items()}
     costs = []
     for unit in units:
         scoring = sum(eval_s + curve_seconds(it.spec) for it in unit)
