@@ -305,6 +305,22 @@ def test_plan_units_groups_compatible_runs():
         plan_units(_items(2, dataset="ring8", regularizers="spectral-norm"), 2, workers=1)
 
 
+def test_plan_units_keeps_populations_large_when_the_grid_has_several_groups():
+    from gan_zoo.bench.packing import plan_units
+
+    two = _items(10, dataset="ring8", loss="ns") + _items(10, dataset="ring8", loss="lsgan")
+    units, _ = plan_units(two, "auto", workers=2)  # two groups already feed two workers
+    assert sorted(map(len, units)) == [10, 10]
+    assert all(len({it.spec.loss for it in u}) == 1 for u in units)
+    lopsided = _items(16, dataset="ring8", loss="ns") + _items(2, dataset="ring8", loss="lsgan")
+    units, _ = plan_units(lopsided, "auto", workers=2)  # 16 is over a worker's share (9): halved
+    assert sorted(map(len, units)) == [2, 8, 8]
+    units, _ = plan_units(_items(40, dataset="ring8", loss="ns"), "auto", workers=2)
+    assert sorted(map(len, units)) == [13, 13, 14]  # at most K = 16, nearly equal
+    units, _ = plan_units(_items(3, dataset="ring8", loss="ns"), "auto", workers=2)
+    assert sorted(map(len, units)) == [3]  # too small to halve into populations
+
+
 @pytest.mark.parametrize("value", ["0", "-3", "two", "1.5"])
 def test_bad_pack_is_one_line_exit_2(value, tmp_path):
     from click.testing import CliRunner

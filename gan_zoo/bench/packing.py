@@ -91,11 +91,23 @@ def _auto_size(res) -> int | None:
     return AUTO_PACK.get((device(res.device).type, res.backbone))
 
 
+def _split(items: list, n: int) -> list[list]:
+    """``items`` in ``n`` consecutive parts of (nearly) equal size."""
+    base, extra = divmod(len(items), n)
+    parts, start = [], 0
+    for i in range(n):
+        size = base + (1 if i < extra else 0)
+        parts.append(items[start:start + size])
+        start += size
+    return parts
+
+
 def plan_units(pending: list, pack: str | int, workers: int = 1) -> tuple[list[list], list[str]]:
     """Group grid items into populations: returns the units (lists of items; one item:
     a single run) and lines for the bench output. A group of compatible runs is split
-    into populations of at most K, and into at least ``workers`` of them when it is
-    large enough, so no worker idles while one trains everything."""
+    into populations of at most K (nearly equal in size), and further where one would
+    hold more than a worker's share of the grid, so no worker idles while one trains
+    everything."""
     from gan_zoo.population import pack_key, refusal
     from gan_zoo.resolve import resolve
 
@@ -134,17 +146,18 @@ def plan_units(pending: list, pack: str | int, workers: int = 1) -> tuple[list[l
         sizes[key] = k
     units: list[list] = []
     for key, items in groups.items():
-        k = min(sizes[key], max(1, math.ceil(len(items) / max(1, workers))))
-        if k < 2:
-            units += [[it] for it in items]
-            continue
-        n = math.ceil(len(items) / k)
-        base, extra = divmod(len(items), n)  # n populations of (nearly) equal size
-        start = 0
-        for i in range(n):
-            size = base + (1 if i < extra else 0)
-            units.append(items[start:start + size])
-            start += size
+        units += _split(items, math.ceil(len(items) / sizes[key]))
+    # Larger populations gain more (benchmarks/RESULTS.md section 9), so a group is split
+    # below K only where one population would hold more than a worker's share of the
+    # grid's runs, so no worker idles while another trains everything.
+    share = math.ceil((sum(map(len, units)) + len(singles)) / max(1, workers))
+    while units:
+        big = max(units, key=len)
+        if len(big) <= share or len(big) < 4:
+            break
+        units.remove(big)
+        units += _split(big, 2)
+    units = [u for u in units if len(u) > 1] + [[it] for u in units if len(u) == 1 for it in u]
     units += [[it] for it in singles]
     pops = [u for u in units if len(u) > 1]
     notes = []
