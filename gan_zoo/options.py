@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 __all__ = ["data_root_option", "device_option", "dataset_option", "steps_option", "sets_option",
-           "feature_extractor_option", "inception_weights_option"]
+           "feature_extractor_option", "inception_weights_option", "recorded_command"]
 
 data_root_option = click.option(
     "--data-root", type=click.Path(file_okay=False), default=None,
@@ -32,3 +35,26 @@ def steps_option(help: str):
 def sets_option(metavar: str, help: str):
     """``--set KEY=VALUE`` (repeatable); parsed by :func:`gan_zoo.settings.parse_pairs`."""
     return click.option("--set", "sets", multiple=True, metavar=metavar, help=help)
+
+
+def recorded_command(argv: list[str]) -> str:
+    """The command line as a results folder records it: ``--out`` given as an absolute
+    path inside the working folder is written relative to it, so resuming a study with
+    ``--out $PWD/results/x`` records the same command as ``--out results/x``."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg == "--out" and i + 1 < len(args):
+            args[i + 1] = _relative(args[i + 1])
+        elif arg.startswith("--out="):
+            args[i] = "--out=" + _relative(arg[len("--out="):])
+    return " ".join(args)
+
+
+def _relative(path: str) -> str:
+    p = Path(path)
+    if not p.is_absolute():
+        return path
+    try:
+        return os.path.relpath(p, Path.cwd()) if p.is_relative_to(Path.cwd()) else path
+    except ValueError:  # another drive
+        return path

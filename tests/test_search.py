@@ -259,3 +259,15 @@ def test_summary_of_unequal_trial_counts_keeps_k_in_order_and_equal_bests_read_a
     assert ks == ["k=1", "k=2", "k=4"]
     first = _reading(scores, bestk, pd.DataFrame(), "ring8", "ns")[0]
     assert "ranges over 0 across" in first and "after 2 trials over 0 (" in first and "e-" not in first
+
+
+def test_recorded_command_writes_an_absolute_out_inside_the_working_folder_relative(tmp_path, monkeypatch):
+    from gan_zoo.options import recorded_command
+
+    monkeypatch.chdir(tmp_path)
+    rel = "search --dataset ring8 --trials 4 --out results/s"
+    assert recorded_command(rel.split()) == rel
+    assert recorded_command(["search", "--out", str(tmp_path / "results" / "s")]) == "search --out results/s"
+    assert recorded_command(["search", f"--out={tmp_path / 'results' / 's'}"]) == "search --out=results/s"
+    outside = str(tmp_path.parent / "elsewhere")
+    assert recorded_command(["search", "--out", outside]) == f"search --out {outside}"

@@ -17,7 +17,7 @@ from gan_zoo.bench.executors import EXECUTOR_NAMES
 from gan_zoo.errors import GanZooError
 from gan_zoo.lock import output_lock
 from gan_zoo.options import (data_root_option, dataset_option, device_option, feature_extractor_option,
-                             inception_weights_option, sets_option, steps_option)
+                             inception_weights_option, recorded_command, sets_option, steps_option)
 from gan_zoo.settings import PRECISIONS
 from gan_zoo.spec import MATCH_MODES
 
@@ -158,7 +158,7 @@ def run_plan(plan, *, quiet: bool = False, pack: str | int = "off") -> None:
                 seconds = plan.wall_seconds
             plan = plan.with_wall_seconds(seconds)
         items = list(plan.items)
-        write_bench_meta(out, dataset=plan.dataset, budget=plan.budget.name, command=" ".join(sys.argv[1:]),
+        write_bench_meta(out, dataset=plan.dataset, budget=plan.budget.name, command=recorded_command(sys.argv[1:]),
                          baseline=plan.baseline, comparisons=plan.comparisons, match=plan.match,
                          wall_seconds=plan.wall_seconds, wall_seconds_from=wall_from,
                          curve_points=items[0].spec.curve_points if items else 0)

@@ -12,7 +12,7 @@ import click
 
 from gan_zoo.errors import GanZooError
 from gan_zoo.lock import output_lock
-from gan_zoo.options import data_root_option, device_option, steps_option
+from gan_zoo.options import data_root_option, device_option, recorded_command, steps_option
 
 __all__ = ["search_command"]
 
@@ -126,7 +126,7 @@ def search_command(dataset, losses, regularizers, trials, phase, space_file, sea
                        trials=trials, seed=seed, reseed=reseed, storage=storage, budget=plan.name,
                        curve_points=items[0].spec.curve_points if items else 0, evaluation=evaluation,
                        workers=workers, executor=executor, data_root=data_root, quiet=quiet,
-                       baseline=baseline, command=" ".join(sys.argv[1:]), space_file=space_file,
+                       baseline=baseline, command=recorded_command(sys.argv[1:]), space_file=space_file,
                        pack=parse_pack(pack), prune=prune)
     from gan_zoo.search.study import check_folder, open_storage, quiet_optuna
 
