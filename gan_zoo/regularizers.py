@@ -155,13 +155,16 @@ def list_regularizers(pattern: str = "*") -> list[str]:
     return REGULARIZERS.names(pattern)
 
 
-def parse_regularizers(text: str | None, params: dict | None = None) -> list[Regularizer]:
+def parse_regularizers(text: str | None, params: dict | None = None,
+                       implied: tuple[str, ...] = ()) -> list[Regularizer]:
     """``"soft-labels+instance-noise"`` -> instances in hook order; ``"none"`` -> [].
 
     ``params`` maps ``NAME.PARAM`` to values; a key for a regularizer not in ``text``
-    is an error, so a misspelled override never goes silently unused.
+    is an error, so a misspelled override never goes silently unused. Keys in
+    ``implied`` (``gp.weight`` of an objective with a built-in penalty) are set by the
+    caller and skipped here.
     """
-    params = dict(params or {})
+    params = {k: v for k, v in (params or {}).items() if k not in implied}
     names = [] if text in (None, "", "none") else [n.strip() for n in str(text).split("+")]
     if len(set(names)) != len(names):
         raise GanZooError(f"regularizer named twice in {text!r}")
@@ -375,16 +378,19 @@ class WeightClipping(Regularizer):
                 p.clamp_(-c, c)
 
 
-def implied_regularizers(objective: Objective, clip: float | None) -> list[Regularizer]:
+def implied_regularizers(objective: Objective, clip: float | None,
+                         penalty_weight: float | None = None) -> list[Regularizer]:
     """The hooks a run has without naming them: the objective's built-in gradient
-    penalty (wgan-gp) and weight clipping when the resolved ``clip`` is set (wgan).
+    penalty (wgan-gp; at ``penalty_weight`` when given, the run's ``gp.weight``, else
+    the objective's lambda) and weight clipping when the resolved ``clip`` is set (wgan).
 
     They run before the named regularizers' hooks (the penalty is added to D's loss
     first), which keeps the order of every random draw of the former loop branches.
     """
     hooks: list[Regularizer] = []
     if objective.penalty_weight:
-        hooks.append(GradientPenalty(weight=objective.penalty_weight))
+        weight = objective.penalty_weight if penalty_weight is None else penalty_weight
+        hooks.append(GradientPenalty(weight=weight))
     if clip:
         hooks.append(WeightClipping(clip=clip))
     return hooks

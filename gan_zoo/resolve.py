@@ -21,7 +21,11 @@ from gan_zoo.regularizers import Regularizer, implied_regularizers, parse_regula
 from gan_zoo.settings import TrainSettings
 from gan_zoo.spec import RunSpec
 
-__all__ = ["Resolved", "resolve", "resolve_device", "build_networks"]
+__all__ = ["Resolved", "resolve", "resolve_device", "build_networks", "IMPLIED_GP_WEIGHT"]
+
+#: the ``reg_params`` key that sets an objective's built-in gradient penalty (wgan-gp's
+#: lambda), as it sets the ``gp`` regularizer's weight on other objectives
+IMPLIED_GP_WEIGHT = "gp.weight"
 
 
 @dataclass
@@ -73,13 +77,17 @@ class Resolved:
 
     @property
     def penalty_weight(self) -> float:
-        return self.objective.penalty_weight
+        """The built-in penalty's weight (wgan-gp): the run's ``gp.weight`` when set,
+        else the objective's lambda; 0 for objectives without one."""
+        if not self.objective.penalty_weight:
+            return 0.0
+        return float(self.spec.reg_params.get(IMPLIED_GP_WEIGHT, self.objective.penalty_weight))
 
     @property
     def hooks(self) -> list[Regularizer]:
         """Every regularizer the loop calls: implied ones (the objective's penalty,
         weight clipping) first, then the named ones."""
-        return implied_regularizers(self.objective, self.settings.clip) + self.regularizers
+        return implied_regularizers(self.objective, self.settings.clip, self.penalty_weight) + self.regularizers
 
     def record(self) -> dict[str, Any]:
         """The JSON-able effective values recorded with the run."""
@@ -113,7 +121,12 @@ def resolve(spec: RunSpec) -> Resolved:
     made: :meth:`gan_zoo.spec.RunSpec.__post_init__`.)"""
     objective = get_loss(spec.loss)
     info = dataset_info(spec.dataset)
-    regs = parse_regularizers(spec.regularizers, spec.reg_params)
+    implied = (IMPLIED_GP_WEIGHT,) if objective.penalty_weight else ()
+    if implied and IMPLIED_GP_WEIGHT in spec.reg_params:
+        from gan_zoo.regularizers import get_regularizer
+
+        get_regularizer("gp", weight=spec.reg_params[IMPLIED_GP_WEIGHT])  # its limits: one line
+    regs = parse_regularizers(spec.regularizers, spec.reg_params, implied)
     for reg in regs:
         reg.check(objective)
     if spec.conditional and info.num_classes == 0:

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from gan_zoo.cli import cli
+from gan_zoo.errors import GanZooError
 from gan_zoo.search.bestk import bestk_band, expected_best, expected_best_curve
 
 #: a tiny budget: 30 generator steps, one in-training score point
@@ -173,6 +174,30 @@ def test_space_shown_by_losses():
     assert "beta1" not in r.output.split("search space (wide)")[1].split("\n")[0]  # RMSprop: no betas
     r = CliRunner().invoke(cli, ["losses", "ns"])
     assert "search space (narrow): lr log-uniform [0.0001, 0.001]; beta1 = 0.5; n_critic = 1" in r.output
+    r = CliRunner().invoke(cli, ["losses", "wgan-gp"])
+    assert "n_critic in {1, 5}; gp.weight log-uniform [0.1, 100]" in r.output  # its lambda, as Lucic et al.
+
+
+def test_wgan_gp_is_searched_over_its_own_penalty_weight():
+    from gan_zoo.regularizers import GradientPenalty
+    from gan_zoo.resolve import resolve
+    from gan_zoo.search.space import apply_settings, default_space, paper_settings, space_for
+    from gan_zoo.spec import RunSpec
+
+    space = default_space("wide")
+    assert "gp.weight" in space_for(space, "wgan-gp", "none")
+    assert "gp.weight" not in space_for(space, "ns", "none")
+    assert "gp.weight" in space_for(space, "ns", "gp")
+    assert paper_settings(space_for(space, "wgan-gp", "none"), "wgan-gp", "none")["gp.weight"] == 10.0
+    base = RunSpec(dataset="ring8", loss="wgan-gp", device="cpu")
+    res = resolve(apply_settings(base, {"gp.weight": 0.3}))
+    hooks = [h for h in res.hooks if isinstance(h, GradientPenalty)]
+    assert res.penalty_weight == 0.3 and len(hooks) == 1 and hooks[0].p["weight"] == 0.3
+    assert resolve(base).penalty_weight == 10.0
+    with pytest.raises(GanZooError, match="gp.weight"):
+        resolve(base.replace(reg_params={"gp.weight": -1.0}))
+    with pytest.raises(GanZooError, match="NAME.PARAM"):  # ns has no penalty to weigh
+        resolve(RunSpec(dataset="ring8", loss="ns", device="cpu", reg_params={"gp.weight": 3.0}))
 
 
 @pytest.mark.parametrize("space, words", [

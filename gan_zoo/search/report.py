@@ -463,7 +463,8 @@ def _write_report(out: Path, meta: dict, scores: pd.DataFrame, bestk: pd.DataFra
         f"the declared {meta.get('phase')} space (Lucic et al. 2018)"
     md.append(f"- Space: {source}; per objective the keys that apply (Adam's betas with Adam only, the clipping "
               "bound where the objective clips, a regularizer's parameter where it is used); `lr` sets both "
-              "players' learning rates. WGAN-GP's built-in penalty weight (10) is not a run setting and is not searched.")
+              "players' learning rates; `gp.weight` is the `gp` regularizer's weight, and WGAN-GP's built-in penalty "
+              "weight (its lambda).")
     for (loss, regs), _ in trials.groupby(["loss", "regularizers"], sort=True):
         sub = space_for(space, loss, regs)
         md.append(f"  - {loss}{'' if regs == 'none' else f' ({regs})'}: "

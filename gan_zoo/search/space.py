@@ -15,8 +15,9 @@ Keys are run settings: any :class:`~gan_zoo.spec.RunSpec` field a search may var
 both players (Lucic et al.), or ``NAME.PARAM`` for a regularizer parameter
 (``gp.weight``). A key applies to a run only where the setting does something:
 ``beta1``/``beta2`` with Adam, ``clip`` for objectives that clip by default (wgan),
-``NAME.PARAM`` when the run uses regularizer NAME. WGAN-GP's built-in penalty weight
-(lambda 10) is a constant of the objective, not a run setting, so it is not searched.
+``NAME.PARAM`` when the run uses regularizer NAME; ``gp.weight`` also sets WGAN-GP's
+built-in penalty weight (its lambda, 10 by default), so WGAN-GP is searched over its
+penalty weight as Lucic et al. search it.
 """
 
 from __future__ import annotations
@@ -201,10 +202,12 @@ def space_to_json(space: dict[str, Param]) -> dict:
 def space_for(space: dict[str, Param], loss: str, regularizers: str) -> dict[str, Param]:
     """The keys of ``space`` that do something for ``loss`` with ``regularizers``: Adam's
     betas with Adam only, ``clip`` for objectives that clip by default, a regularizer's
-    parameter when the run uses that regularizer."""
+    parameter when the run uses that regularizer (``gp.weight`` also where the objective
+    has a built-in penalty: wgan-gp's lambda)."""
     from gan_zoo.losses import get_loss
 
-    defaults = get_loss(loss).defaults
+    objective = get_loss(loss)
+    defaults = objective.defaults
     regs = [] if regularizers in (None, "", "none") else regularizers.split("+")
     out = {}
     for key, p in space.items():
@@ -212,7 +215,8 @@ def space_for(space: dict[str, Param], loss: str, regularizers: str) -> dict[str
             continue
         if key == "clip" and not defaults.get("clip"):
             continue
-        if "." in key and key.partition(".")[0] not in regs:
+        if "." in key and key.partition(".")[0] not in regs \
+                and not (key == "gp.weight" and objective.penalty_weight):
             continue
         out[key] = p
     return out
@@ -228,6 +232,8 @@ def paper_settings(space: dict[str, Param], loss: str, regularizers: str) -> dic
     for key in space:
         if key == LR:
             out[key] = defaults["lr_d"]
+        elif key == "gp.weight" and get_penalty(loss):
+            out[key] = get_penalty(loss)  # wgan-gp's own lambda
         elif "." in key:
             name, _, param = key.partition(".")
             out[key] = get_regularizer(name).p[param]
@@ -263,11 +269,12 @@ def describe_space(loss: str, regularizers: str = "none") -> list[str]:
         space = space_for(default_space(phase, beta2=True), loss, regularizers)
         parts = [p.text() + (" (optional: --beta2)" if key == "beta2" else "") for key, p in space.items()]
         lines.append(f"  search space ({phase}): " + "; ".join(parts))
-    gp = space_for(default_space("wide"), loss, "gp")
-    if "gp.weight" in gp:
-        lines.append("  with --regularizers gp: also " + gp["gp.weight"].text() + " (narrow: [0.1, 10])")
     if get_penalty(loss):
-        lines.append(f"  (its built-in penalty weight lambda={get_penalty(loss):g} is not a run setting: not searched)")
+        lines.append(f"  gp.weight is its built-in penalty weight (lambda, {get_penalty(loss):g} by default)")
+    else:
+        gp = space_for(default_space("wide"), loss, "gp")
+        if "gp.weight" in gp:
+            lines.append("  with --regularizers gp: also " + gp["gp.weight"].text() + " (narrow: [0.1, 10])")
     lines.append("  trial 0 of a search is the paper default above; lr sets lr_g = lr_d")
     return lines
 
