@@ -94,6 +94,25 @@ def test_two_workers_ending_in_pairs_keep_a_steady_eta(tmp_path, monkeypatch):
     assert etas[2:] == [0.0, 0.0]
 
 
+def test_a_populations_members_finish_together_in_the_eta(tmp_path, monkeypatch):
+    """Two populations of three (30 s and 10 s of estimate) and a single run (5 s) on one
+    worker: when the first population's three members end at once, a quarter of the
+    work (15 of 45 s) is left, not four runs' worth of a single-run schedule."""
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    runs = [item("ns", seed=s) for s in range(7)]
+    units = [runs[0:3], runs[3:6], runs[6:]]
+    p = GridProgress(7, 0, tmp_path, todo=runs, quiet=True, estimate=45.0, tasks=(units, [30.0, 10.0, 5.0]))
+    assert p.finishes == [30.0] * 3 + [40.0] * 3 + [45.0] and p.makespan == 45.0
+    clock[0] = 60.0  # the first population took twice its estimate
+    for it in units[0]:
+        p(it, {"status": "ok"})
+    assert p.eta() == pytest.approx(60.0 / 30.0 * 15.0)
+    from gan_zoo.bench.estimate import schedule
+
+    assert schedule([1.0, 3.0], 2, sizes=[2, 3]) == ([1.0, 1.0, 3.0, 3.0, 3.0], 3.0)
+
+
 def test_the_eta_follows_the_runners_longest_first_schedule():
     from gan_zoo.bench.estimate import schedule
 

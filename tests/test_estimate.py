@@ -80,8 +80,12 @@ def test_packed_runs_are_one_task_at_their_measured_factor(tmp_path, monkeypatch
     packed = estimate.estimate_seconds(items, tmp_path, workers=1, data_root=None, eval_samples=1000, pack=4)
     assert asked == [4]
     assert packed == pytest.approx(1.5 * one + 4 * scoring + estimate.FIXED_SECONDS)
+    secs, units, costs = estimate.estimate_plan(items, tmp_path, workers=1, data_root=None, eval_samples=1000,
+                                                pack=4)  # the tasks the progress ETA schedules
+    assert secs == pytest.approx(packed) and [len(u) for u in units] == [4]
+    assert costs == [pytest.approx(1.5 * one + 4 * scoring)]
     single = estimate.estimate_seconds(items, tmp_path, workers=1, data_root=None, eval_samples=1000, pack="off")
-    assert asked == [4]  # no population, no population calibration
+    assert asked == [4, 4]  # pack=off: no population, no further calibration
     assert single == pytest.approx(4 * (one + scoring) + estimate.FIXED_SECONDS)
 
 

@@ -169,17 +169,17 @@ def run_plan(plan, *, quiet: bool = False, pack: str | int = "off") -> None:
                    f"{plan.budget.name} budget: {todo[0].spec.steps if todo else 0} generator steps, "
                    f"{evaluation.samples} evaluation samples; {done_before} already complete in {out}", err=True)
         _say_outlook(plan.seeds, len(plan.losses), plan.comparisons, plan.baseline)
-        secs = None
+        secs = tasks = None
         if todo and done_before < len(items):
-            from gan_zoo.bench.estimate import estimate_seconds
+            from gan_zoo.bench.estimate import estimate_plan
 
-            secs = estimate_seconds(todo, out, workers=ex.workers, data_root=plan.data_root,
-                                    eval_samples=evaluation.samples, pack=pack)
+            secs, *tasks = estimate_plan(todo, out, workers=ex.workers, data_root=plan.data_root,
+                                         eval_samples=evaluation.samples, pack=pack)
             from gan_zoo.bench.progress import duration
 
             click.echo(f"estimate: about {duration(secs)} with {ex.workers} {ex.name} worker(s) on {ex.device}",
                        err=True)
-        on_done = _progress(items, todo, out, done_before, secs, quiet, workers=ex.workers)
+        on_done = _progress(items, todo, out, done_before, secs, quiet, workers=ex.workers, tasks=tasks)
         try:
             runner.run_grid(items, out, data_root=plan.data_root, evaluation=evaluation, executor=ex,
                             on_done=on_done, pack=pack)
@@ -251,7 +251,7 @@ def _say_outlook(seeds: int, n_objectives: int, comparisons: str, baseline: str)
 
 
 def _progress(items, todo, out: Path, done_before: int, estimate: float | None, quiet: bool,
-              workers: int = 1):
+              workers: int = 1, tasks=None):
     """The runner's ``on_done``: a bar and a line per finished run (see bench.progress).
 
     Its ETA weighs the runs still to do: on a resumed grid the complete ones are not
@@ -263,7 +263,7 @@ def _progress(items, todo, out: Path, done_before: int, estimate: float | None, 
 
     pending = [it for it in todo if not is_complete(out / C.RUNS_DIR / it.run_id, it.run_id)]
     return GridProgress(len(items), done_before, out, todo=pending, cost=lambda it: relative_cost(it.spec),
-                        workers=workers, estimate=estimate, quiet=quiet)
+                        workers=workers, estimate=estimate, quiet=quiet, tasks=tasks)
 
 
 def _check_data(items, data_root, evaluation) -> None:

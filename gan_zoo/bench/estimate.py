@@ -114,6 +114,14 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int, 
     training (calibrated here) plus its evaluation and score points, scheduled as the
     runner schedules them; with ``pack`` (``--pack``), grouped into the populations the
     runner will train, each timed against its single runs (:func:`population_factor`)."""
+    return estimate_plan(items, out, workers=workers, data_root=data_root, eval_samples=eval_samples,
+                         pack=pack)[0]
+
+
+def estimate_plan(items, out, *, workers: int, data_root, eval_samples: int,
+                  pack="off") -> tuple[float, list[list], list[float]]:
+    """:func:`estimate_seconds`, with the tasks it scheduled: the units (a population's
+    runs, or one run) and each unit's estimated seconds, for the progress ETA."""
     from gan_zoo.bench import columns as C
     from gan_zoo.bench.executors import threads_per_worker
     from gan_zoo.bench.packing import plan_units
@@ -121,7 +129,7 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int, 
 
     pending = [it for it in items if not is_complete(out / C.RUNS_DIR / it.run_id, it.run_id)]
     if not pending:
-        return 0.0
+        return 0.0, [], []
     threads = threads_per_worker(workers)
     # a careful calibration costs seconds: worth it where the grid takes minutes and more
     careful = sum(relative_cost(it.spec) for it in pending) >= CAREFUL_FROM_STEPS
@@ -153,18 +161,20 @@ def estimate_seconds(items, out, *, workers: int, data_root, eval_samples: int, 
             costs.append(run_cost(unit[0]) + scoring)
         else:
             costs.append(factors[key(unit)] * max(run_cost(it) for it in unit) + scoring)
-    return schedule(costs, workers)[1] + FIXED_SECONDS
+    return schedule(costs, workers)[1] + FIXED_SECONDS, units, costs
 
 
-def schedule(costs, workers: int) -> tuple[list[float], float]:
-    """Runs of these costs handed out longest first, each to the least-loaded of
-    ``workers``, as the runner does: their finishing times in order, and the last."""
+def schedule(costs, workers: int, sizes=None) -> tuple[list[float], float]:
+    """Tasks of these costs handed out longest first, each to the least-loaded of
+    ``workers``, as the runner does: their runs' finishing times in order, and the last.
+    ``sizes``: runs per task (a population's members all finish when it does)."""
+    sizes = list(sizes) if sizes is not None else [1] * len(costs)
     loads = [0.0] * max(1, min(workers, len(costs)))
     finishes = []
-    for c in sorted(costs, reverse=True):
+    for c, n in sorted(zip(costs, sizes), key=lambda cn: cn[0], reverse=True):
         i = loads.index(min(loads))
         loads[i] += c
-        finishes.append(loads[i])
+        finishes += [loads[i]] * n
     return sorted(finishes), max(loads)
 
 

@@ -8,7 +8,11 @@ the workers as the runner does; when the k-th run finishes, the elapsed time ove
 schedule's k-th finishing time gives the seconds per unit of cost, and the rest of the
 schedule is scaled by it. With two workers whose runs end in pairs, the first of a pair
 no longer reads as half the work done in all the time spent (the ETA swung by a third).
-Before the first run finishes the ETA is the calibrated estimate.
+Before the first run finishes the ETA is the calibrated estimate. Given the estimate's
+tasks (``tasks``: the populations and single runs, with their calibrated seconds), the
+schedule is of those tasks, and a population's members finish together: nine runs
+that end at once after 27 min read as one task done, not as nine runs' worth of a
+single-run schedule.
 """
 
 from __future__ import annotations
@@ -60,17 +64,24 @@ class GridProgress:
 
     ``total``: runs in the grid; ``done``: already complete before this start; ``cost``:
     relative cost of an item (for the ETA); ``workers``: runs in parallel; ``estimate``:
-    seconds the remaining runs are expected to take before any has finished. ``quiet``
-    shows nothing; ``stream`` defaults to stderr, and a bar is drawn only when it is a
-    terminal.
+    seconds the remaining runs are expected to take before any has finished; ``tasks``:
+    ``(units, seconds)`` of :func:`gan_zoo.bench.estimate.estimate_plan` (populations
+    and single runs as the runner trains them), which replace ``todo`` and ``cost``.
+    ``quiet`` shows nothing; ``stream`` defaults to stderr, and a bar is drawn only when
+    it is a terminal.
     """
 
     def __init__(self, total: int, done: int, out: Path, *, todo=(), cost: Callable | None = None,
-                 workers: int = 1, estimate: float | None = None, quiet: bool = False, stream=None):
+                 workers: int = 1, estimate: float | None = None, quiet: bool = False, stream=None,
+                 tasks: tuple[list, list] | None = None):
         self.total, self.n, self.out, self.quiet = total, done, Path(out), quiet
         self.cost = cost or (lambda item: 1.0)
-        costs = [self.cost(it) for it in todo] or [1.0] * max(0, total - done)
-        self.finishes, self.makespan = schedule(costs, workers)
+        if tasks and tasks[0]:
+            units, seconds = tasks
+            self.finishes, self.makespan = schedule(seconds, workers, [len(u) for u in units])
+        else:
+            costs = [self.cost(it) for it in todo] or [1.0] * max(0, total - done)
+            self.finishes, self.makespan = schedule(costs, workers)
         self.trained = 0  # runs of this start that finished (skipped records cost nothing)
         self.estimate = estimate
         self.start = time.monotonic()

@@ -498,10 +498,12 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
             write_trials(cfg, studies)  # the asked trials, before any trains: a report can be rebuilt any time
             say(f"search: {len(batch)} trial(s) of {len(studies)} studies asked, {len(todo)} run(s) to train "
                 f"in {out}")
+            tasks = estimate = None
             if todo and not attempted - keys_:  # the first batch: the whole search's estimate
-                _say_estimate(cfg, studies, todo, say)
+                estimate, tasks = _say_estimate(cfg, studies, todo, say)
             if todo:
-                progress = GridProgress(len(todo), 0, out, todo=todo, workers=cfg.workers, quiet=cfg.quiet)
+                progress = GridProgress(len(todo), 0, out, todo=todo, cost=_cost, workers=cfg.workers,
+                                        quiet=cfg.quiet, estimate=estimate, tasks=tasks)
 
                 def on_done(item, result, _by_run=by_run, _progress=progress):
                     for t in _by_run.get(item.run_id, []):
@@ -520,9 +522,15 @@ def run_search(cfg: SearchConfig, say: Callable[[str], None] | None = None) -> d
         reseeds = [it for st in studies for it in _reseed_items(st, cfg)]
         todo = [it for it in reseeds if not is_complete(runs_root / it.run_id, it.run_id)]
         if todo:
+            from gan_zoo.bench.estimate import estimate_plan
+            from gan_zoo.bench.progress import duration
+
+            secs, *tasks = estimate_plan(todo, Path(out), workers=cfg.workers, data_root=cfg.data_root,
+                                         eval_samples=cfg.evaluation.samples, pack=cfg.pack)
             say(f"reseed: {len(todo)} run(s): each study's best trial with seeds "
-                f"{cfg.seed + 1}..{cfg.seed + cfg.reseed}")
-            progress = GridProgress(len(todo), 0, out, todo=todo, workers=cfg.workers, quiet=cfg.quiet)
+                f"{cfg.seed + 1}..{cfg.seed + cfg.reseed}; estimate: about {duration(secs)}")
+            progress = GridProgress(len(todo), 0, out, todo=todo, cost=_cost, workers=cfg.workers,
+                                    quiet=cfg.quiet, estimate=secs, tasks=tasks)
             run_grid(todo, out, data_root=cfg.data_root, evaluation=cfg.evaluation, workers=cfg.workers,
                      executor=cfg.executor, ray_address=cfg.ray_address, gpus_per_run=cfg.gpus_per_run,
                      on_done=progress, pack=cfg.pack)
@@ -545,10 +553,17 @@ def _rung_hook(cfg: SearchConfig, t: _Trial):
                     min_resource=first_rung(spec.steps, spec.curve_points))
 
 
-def _say_estimate(cfg: SearchConfig, studies: list[_Study], todo: list, say) -> None:
+def _cost(item) -> float:
+    from gan_zoo.bench.estimate import relative_cost
+
+    return relative_cost(item.spec)
+
+
+def _say_estimate(cfg: SearchConfig, studies: list[_Study], todo: list, say) -> tuple[float, tuple]:
     """The calibrated time of ``todo`` and of the reseed runs still to come (each at its
-    study's paper-default cost: the best trial is not known yet)."""
-    from gan_zoo.bench.estimate import estimate_seconds
+    study's paper-default cost: the best trial is not known yet); returns ``todo``'s
+    seconds and tasks (for the progress ETA)."""
+    from gan_zoo.bench.estimate import estimate_plan
     from gan_zoo.bench.grid import GridItem
     from gan_zoo.bench.progress import duration
 
@@ -556,11 +571,14 @@ def _say_estimate(cfg: SearchConfig, studies: list[_Study], todo: list, say) -> 
              for j in range(1, cfg.reseed + 1)]
     extra = [it for it in extra if not (Path(cfg.out) / C.RUNS_DIR / it.run_id / C.RESULT_JSON).is_file()]
     # trials and reseeds train as two grids, one after the other (populations do not mix them)
-    secs = sum(estimate_seconds(part, Path(cfg.out), workers=cfg.workers, data_root=cfg.data_root,
-                                eval_samples=cfg.evaluation.samples, pack=cfg.pack) for part in (todo, extra) if part)
+    plans = [estimate_plan(part, Path(cfg.out), workers=cfg.workers, data_root=cfg.data_root,
+                           eval_samples=cfg.evaluation.samples, pack=cfg.pack) if part else (0.0, [], [])
+             for part in (todo, extra)]
+    secs = plans[0][0] + plans[1][0]
     say(f"estimate: about {duration(secs)} for {len(todo)} trial run(s)"
         + (f" and {len(extra)} reseed run(s)" if extra else "") + f" with {cfg.workers} worker(s)"
         + ("; less as --prune stops trials (at most every trial trains to the end)" if cfg.prune else ""))
+    return plans[0][0], tuple(plans[0][1:])
 
 
 def with_seed(items, seed: int, precision: str | None, device: str) -> list:
