@@ -203,15 +203,21 @@ def plot_bestk(bestk: pd.DataFrame, out: Path) -> list[Path]:
     return paths
 
 
+#: an objective's own searched knob, shown in a third column of the settings figure
+#: where a study searched one: WGAN-GP's penalty weight (or a ``gp`` regularizer's), WGAN's clip
+OWN_KNOBS = ("gp.weight", "clip")
+
+
 def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
-    """Score against learning rate and beta1, one row per objective; circles n_critic 1,
-    triangles 5; the paper default a black diamond, the best trial a red star."""
+    """Score against learning rate and beta1, one row per objective, and against the
+    objective's own searched knob where it has one (:data:`OWN_KNOBS`); circles n_critic
+    1, triangles 5; the paper default a black diamond, the best trial a red star."""
     paths = []
     trials = scores[scores["kind"] == "trial"].copy()
     if trials.empty:
         return paths
     settings = trials["settings"].map(lambda t: json.loads(t) if isinstance(t, str) and t else {})
-    for key in ("lr", "lr_d", "beta1", "n_critic"):
+    for key in ("lr", "lr_d", "beta1", "n_critic", *OWN_KNOBS):
         trials[key] = [s.get(key, math.nan) for s in settings]
     trials["lr"] = trials["lr"].fillna(trials["lr_d"])
     for dataset, sub in trials.groupby("dataset", sort=True):
@@ -219,6 +225,8 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
         cols = [c for c in ("lr", "beta1") if sub[c].notna().any()]
         if not cols:
             continue
+        if sub[list(OWN_KNOBS)].notna().any().any():
+            cols.append("own")
         sns.set_theme(style="whitegrid")
         fig = _figure(3.2 * len(cols), 1.9 * len(studies) + 0.5)
         axes = fig.subplots(len(studies), len(cols), squeeze=False)
@@ -228,6 +236,11 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
                 ["score", "_hq", "trial"], ascending=[low, False, True]).head(1)
             for j, col in enumerate(cols):
                 ax = axes[i][j]
+                if col == "own":  # this objective's own knob, if it searched one
+                    col = next((k for k in OWN_KNOBS if s[k].notna().any()), None)
+                    if col is None:
+                        ax.set_axis_off()
+                        continue
                 for nc, marker in ((1, "o"), (5, "^")):
                     part = s[(s["n_critic"] == nc) | (s["n_critic"].isna() & (nc == 1))] \
                         if s["n_critic"].notna().any() else (s if nc == 1 else s.iloc[0:0])
@@ -236,9 +249,12 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
                 dflt = s[s["paper_default"]]
                 ax.scatter(dflt[col], dflt["score"], s=40, marker="D", color="black", zorder=3)
                 ax.scatter(best[col], best["score"], s=70, marker="*", color="tab:red", zorder=4)
-                if col == "lr":
+                if col in ("lr", *OWN_KNOBS):
+                    from matplotlib.ticker import NullFormatter
+
                     ax.set_xscale("log")
-                ax.set_xlabel(col if i == len(studies) - 1 else "")
+                    ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow range labels every minor tick
+                ax.set_xlabel(col if i == len(studies) - 1 or col in OWN_KNOBS else "", fontsize=8)
                 ax.set_ylabel(loss if regs == "none" else f"{loss} ({regs})", fontsize=8)
                 ax.tick_params(labelsize=7)
         fig.suptitle(f"{dataset}: {_metric_label(dataset)} by setting\n"
