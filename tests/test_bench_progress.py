@@ -174,7 +174,7 @@ def fake_grid(monkeypatch):
             on_done(it, result.to_dict())
 
     monkeypatch.setattr(runner, "run_grid", run_grid)
-    monkeypatch.setattr(estimate, "estimate_seconds", lambda *a, **k: 60.0)
+    monkeypatch.setattr(estimate, "estimate_plan", lambda *a, **k: (60.0, [], []))
     monkeypatch.setattr(report, "rebuild", lambda *a, **k: {"runs": "runs.csv", "report": "report.md"})
 
 

@@ -138,7 +138,7 @@ def _bench_specs(monkeypatch, tmp_path, *extra) -> set[str]:
     from gan_zoo.cli import cli
 
     seen = []
-    monkeypatch.setattr(estimate, "estimate_seconds", lambda *a, **k: 1.0)
+    monkeypatch.setattr(estimate, "estimate_plan", lambda *a, **k: (1.0, [], []))
 
     def fake_run_grid(items, out, **kw):
         seen.extend(items)
