@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import signal
 import subprocess
@@ -265,6 +266,22 @@ def test_a_trial_still_training_has_no_score_yet(tmp_path):
     pd.DataFrame([row]).to_csv(tmp_path / "trials.csv", index=False)
     scores = score_table(tmp_path, pd.DataFrame(columns=["run_id", "status", "wall_s"]))
     assert scores["score_source"].tolist() == ["none"] and scores["score"].isna().all()
+
+
+def test_settings_figure_of_a_search_still_running(tmp_path):
+    """An objective with no scored trial yet gets a marked empty row (a log axis of
+    nothing once failed the whole report), and wgan-gp's own knob its third column."""
+    from gan_zoo.search.report import plot_settings
+
+    rows = []
+    for loss, scored in (("ns", False), ("wgan-gp", True)):
+        for t, lr in enumerate((1e-4, 1e-3, 3e-3)):
+            settings = {"lr": lr, "beta1": 0.5, "n_critic": 1, **({"gp.weight": 10.0 ** t} if loss == "wgan-gp" else {})}
+            rows.append({"dataset": "ring8", "loss": loss, "regularizers": "none", "kind": "trial", "trial": t,
+                         "paper_default": t == 0, "settings": json.dumps(settings),
+                         "score": float(t) if scored else math.nan, "score_hq": 0.5 if scored else math.nan})
+    paths = plot_settings(pd.DataFrame(rows), tmp_path)
+    assert [p.name for p in paths] == ["settings_ring8.png"] and paths[0].stat().st_size > 0
 
 
 def test_summary_of_unequal_trial_counts_keeps_k_in_order_and_equal_bests_read_as_zero():

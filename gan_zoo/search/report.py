@@ -232,15 +232,23 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
         axes = fig.subplots(len(studies), len(cols), squeeze=False)
         low = lower_is_better(dataset)
         for i, ((loss, regs), s) in enumerate(studies):
-            best = s[s["score"].notna()].assign(_hq=s["score_hq"].fillna(0.0)).sort_values(
+            asked, s = s, s[s["score"].notna()]  # a search still running: trials without a score yet
+            best = s.assign(_hq=s["score_hq"].fillna(0.0)).sort_values(
                 ["score", "_hq", "trial"], ascending=[low, False, True]).head(1)
             for j, col in enumerate(cols):
                 ax = axes[i][j]
                 if col == "own":  # this objective's own knob, if it searched one
-                    col = next((k for k in OWN_KNOBS if s[k].notna().any()), None)
+                    col = next((k for k in OWN_KNOBS if asked[k].notna().any()), None)
                     if col is None:
                         ax.set_axis_off()
                         continue
+                if s.empty:
+                    ax.text(0.5, 0.5, "no trial scored yet", transform=ax.transAxes, ha="center",
+                            va="center", fontsize=8, color="0.4")
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                    ax.set_ylabel(loss if regs == "none" else f"{loss} ({regs})", fontsize=8)
+                    continue
                 for nc, marker in ((1, "o"), (5, "^")):
                     part = s[(s["n_critic"] == nc) | (s["n_critic"].isna() & (nc == 1))] \
                         if s["n_critic"].notna().any() else (s if nc == 1 else s.iloc[0:0])
