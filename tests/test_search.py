@@ -313,3 +313,12 @@ def test_recorded_command_writes_an_absolute_out_inside_the_working_folder_relat
     assert recorded_command(["search", f"--out={tmp_path / 'results' / 's'}"]) == "search --out=results/s"
     outside = str(tmp_path.parent / "elsewhere")
     assert recorded_command(["search", "--out", outside]) == f"search --out {outside}"
+
+
+def test_worker_seconds_count_a_population_once():
+    from gan_zoo.bench import columns as C
+    from gan_zoo.search.report import worker_seconds
+
+    runs = pd.DataFrame({C.WALL_S: [60.0, 61.0, 59.0, 30.0, 20.0], C.POPULATION: ["p1", "p1", "p1", "", ""]})
+    assert worker_seconds(runs) == (61.0 + 30.0 + 20.0, 3)
+    assert worker_seconds(runs.assign(**{C.POPULATION: ""})) == (230.0, 0)

@@ -438,8 +438,21 @@ def rebuild_search(out) -> dict:
     plots = plot_bestk(bestk, out) + plot_settings(scores, out)
     paths["plots"] = plots
     pruning = pruning_table(scores, runs) if meta.get("prune") else None
-    paths["report"] = _write_report(out, meta, scores, bestk, stats, plots, baseline, pruning)
+    paths["report"] = _write_report(out, meta, scores, bestk, stats, plots, baseline, pruning,
+                                    worker_seconds(runs))
     return paths
+
+
+def worker_seconds(runs: pd.DataFrame) -> tuple[float, int]:
+    """Seconds the workers spent training, and the runs trained in populations: a
+    population's members each record the population's seconds, so it counts once (at
+    its longest member), a single run as itself."""
+    if runs.empty or C.POPULATION not in runs or C.WALL_S not in runs:
+        return (float(runs[C.WALL_S].sum()) if C.WALL_S in runs else 0.0), 0
+    wall = pd.to_numeric(runs[C.WALL_S], errors="coerce").fillna(0.0)
+    pop = runs[C.POPULATION].fillna("").astype(str)
+    packed = pop != ""
+    return float(wall[~packed].sum() + wall[packed].groupby(pop[packed]).max().sum()), int(packed.sum())
 
 
 def pruning_table(scores: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -471,7 +484,8 @@ def pruning_table(scores: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_report(out: Path, meta: dict, scores: pd.DataFrame, bestk: pd.DataFrame, stats: pd.DataFrame,
-                  plots: list[Path], baseline: str, pruning: pd.DataFrame | None = None) -> Path:
+                  plots: list[Path], baseline: str, pruning: pd.DataFrame | None = None,
+                  worker: tuple[float, int] = (0.0, 0)) -> Path:
     datasets = sorted(scores["dataset"].unique()) if not scores.empty else list(meta.get("datasets") or [])
     trials = scores[scores["kind"] == "trial"]
     reseeds = scores[scores["kind"] == "reseed"]
@@ -514,7 +528,12 @@ def _write_report(out: Path, meta: dict, scores: pd.DataFrame, bestk: pd.DataFra
               "sorted scores (k trials drawn without replacement); the 95% band is a percentile bootstrap over the "
               "trials (1,000 resamples, fixed seed). A failed trial counts as spent with the worst score.")
     total = scores["wall_s"].sum()
-    md.append(f"- Training time: {total / 3600:.2f} h over all runs (sum of the runs' training seconds).")
+    if worker[1]:
+        md.append(f"- Training time: {worker[0] / 3600:.2f} h of worker time; {worker[1]} runs trained in "
+                  f"populations, whose members each record their population's seconds (summed run by run: "
+                  f"{total / 3600:.2f} h).")
+    else:
+        md.append(f"- Training time: {total / 3600:.2f} h over all runs (sum of the runs' training seconds).")
     if meta.get("storage"):
         md.append(f"- Storage: {meta['storage']}.")
     md.append("- Commands: " + "; ".join(f"`gan-zoo {c}`" for c in meta.get("commands") or []) + ".")
