@@ -95,3 +95,25 @@ def test_population_factor_times_a_real_population_and_writes_nothing(tmp_path, 
     factor = estimate.population_factor(specs, None, threads=1)
     assert 0 < factor < 100
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resumed_run_costs_the_steps_after_its_checkpoint(tmp_path, monkeypatch):
+    from gan_zoo.bench import columns as C
+    from gan_zoo.runs import CHECKPOINT, LOG_CSV
+
+    monkeypatch.setattr(estimate, "step_seconds", lambda spec, root, threads, **kw: 0.01)
+    (it,) = _ring_items(1)
+    spec = it.spec.replace(steps=2000, checkpoint_every=500)
+    it = type(it)(spec)
+    run = tmp_path / C.RUNS_DIR / it.run_id
+    fresh = estimate.estimate_plan([it], tmp_path, workers=1, data_root=None, eval_samples=1000)[2][0]
+    (run / "checkpoints").mkdir(parents=True)
+    (run / LOG_CSV).write_text("step,d_loss\n50,0.1\n1200,0.2\n1234,0.3\n")
+    assert estimate.steps_done(run, spec) == 0  # a log without a checkpoint resumes from nothing
+    (run / CHECKPOINT).write_bytes(b"")
+    assert estimate.steps_done(run, spec) == 1000  # back to the checkpoint at 1000
+    resumed = estimate.estimate_plan([it], tmp_path, workers=1, data_root=None, eval_samples=1000)[2][0]
+    scoring = estimate.EVAL_SECONDS_PER_10K * 1000 / 10_000 + estimate.curve_seconds(spec)
+    assert resumed - scoring == pytest.approx((fresh - scoring) / 2)
+    (run / LOG_CSV).write_text("step,d_loss\n2000,0.3\n")
+    assert estimate.steps_done(run, spec) == 2000  # trained to the end, not yet scored

@@ -138,8 +138,9 @@ def estimate_plan(items, out, *, workers: int, data_root, eval_samples: int,
         per_step *= SHARED_CORES_SLOWDOWN
     eval_s = EVAL_SECONDS_PER_10K * eval_samples / 10_000
 
-    def run_cost(it) -> float:
-        return relative_cost(it.spec) * per_step
+    def run_cost(it) -> float:  # a resumed run: the steps after its checkpoint
+        return relative_cost(it.spec) * per_step * (1.0 - steps_done(out / C.RUNS_DIR / it.run_id, it.spec)
+                                                    / max(1, it.spec.steps))
 
     units, _ = plan_units(pending, pack, workers)
 
@@ -176,6 +177,29 @@ def schedule(costs, workers: int, sizes=None) -> tuple[list[float], float]:
         loads[i] += c
         finishes += [loads[i]] * n
     return sorted(finishes), max(loads)
+
+
+def steps_done(run_dir, spec) -> int:
+    """Generator steps an unfinished run resumes from: its log's last step, down to the
+    checkpoint before it (0 without a checkpoint). Reads the log's tail, not the
+    checkpoint, so a grid's estimate stays cheap."""
+    from pathlib import Path
+
+    from gan_zoo.runs import CHECKPOINT, LOG_CSV
+
+    run_dir = Path(run_dir)
+    if not (run_dir / CHECKPOINT).is_file():
+        return 0
+    try:
+        with open(run_dir / LOG_CSV, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 4096))
+            last = f.read().decode("utf-8", "replace").strip().splitlines()[-1]
+        step = int(float(last.split(",")[0]))
+    except (OSError, ValueError, IndexError):
+        return 0
+    every = max(1, int(spec.checkpoint_every or 1))
+    return max(0, min(int(spec.steps), step if step >= spec.steps else step // every * every))
 
 
 def curve_seconds(spec) -> float:
