@@ -40,6 +40,8 @@ __all__ = [
     "list_regularizers",
     "parse_regularizers",
     "implied_regularizers",
+    "implied_params",
+    "IMPLIED_GP_WEIGHT",
     "WeightClipping",
 ]
 
@@ -161,10 +163,15 @@ def parse_regularizers(text: str | None, params: dict | None = None,
 
     ``params`` maps ``NAME.PARAM`` to values; a key for a regularizer not in ``text``
     is an error, so a misspelled override never goes silently unused. Keys in
-    ``implied`` (``gp.weight`` of an objective with a built-in penalty) are set by the
-    caller and skipped here.
+    ``implied`` (:func:`implied_params`: ``gp.weight`` of an objective with a built-in
+    penalty) set an implied regularizer: checked against its limits here, applied by
+    :func:`implied_regularizers`.
     """
-    params = {k: v for k, v in (params or {}).items() if k not in implied}
+    params = dict(params or {})
+    for key in implied:
+        if key in params:
+            name, _, param = key.partition(".")
+            get_regularizer(name, **{param: params.pop(key)})  # out of its limits: one line
     names = [] if text in (None, "", "none") else [n.strip() for n in str(text).split("+")]
     if len(set(names)) != len(names):
         raise GanZooError(f"regularizer named twice in {text!r}")
@@ -376,6 +383,16 @@ class WeightClipping(Regularizer):
         with torch.no_grad():
             for p in d.parameters():
                 p.clamp_(-c, c)
+
+
+#: the ``reg_params`` key that sets an objective's built-in gradient penalty (wgan-gp's
+#: lambda), as it sets the ``gp`` regularizer's weight on other objectives
+IMPLIED_GP_WEIGHT = "gp.weight"
+
+
+def implied_params(objective: Objective) -> tuple[str, ...]:
+    """``reg_params`` keys that set ``objective``'s implied regularizers."""
+    return (IMPLIED_GP_WEIGHT,) if objective.penalty_weight else ()
 
 
 def implied_regularizers(objective: Objective, clip: float | None,

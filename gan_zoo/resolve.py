@@ -17,15 +17,12 @@ from gan_zoo.backbones import backbone_defaults, build_backbone
 from gan_zoo.data import dataset_info
 from gan_zoo.errors import GanZooError
 from gan_zoo.losses import Objective, get_loss
-from gan_zoo.regularizers import Regularizer, implied_regularizers, parse_regularizers
+from gan_zoo.regularizers import (IMPLIED_GP_WEIGHT, Regularizer, implied_params, implied_regularizers,
+                                  parse_regularizers)
 from gan_zoo.settings import TrainSettings
 from gan_zoo.spec import RunSpec
 
-__all__ = ["Resolved", "resolve", "resolve_device", "build_networks", "IMPLIED_GP_WEIGHT"]
-
-#: the ``reg_params`` key that sets an objective's built-in gradient penalty (wgan-gp's
-#: lambda), as it sets the ``gp`` regularizer's weight on other objectives
-IMPLIED_GP_WEIGHT = "gp.weight"
+__all__ = ["Resolved", "resolve", "resolve_device", "build_networks"]
 
 
 @dataclass
@@ -121,12 +118,7 @@ def resolve(spec: RunSpec) -> Resolved:
     made: :meth:`gan_zoo.spec.RunSpec.__post_init__`.)"""
     objective = get_loss(spec.loss)
     info = dataset_info(spec.dataset)
-    implied = (IMPLIED_GP_WEIGHT,) if objective.penalty_weight else ()
-    if implied and IMPLIED_GP_WEIGHT in spec.reg_params:
-        from gan_zoo.regularizers import get_regularizer
-
-        get_regularizer("gp", weight=spec.reg_params[IMPLIED_GP_WEIGHT])  # its limits: one line
-    regs = parse_regularizers(spec.regularizers, spec.reg_params, implied)
+    regs = parse_regularizers(spec.regularizers, spec.reg_params, implied_params(objective))
     for reg in regs:
         reg.check(objective)
     if spec.conditional and info.num_classes == 0:

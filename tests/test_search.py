@@ -199,6 +199,20 @@ def test_wgan_gp_is_searched_over_its_own_penalty_weight():
         resolve(base.replace(reg_params={"gp.weight": -1.0}))
     with pytest.raises(GanZooError, match="NAME.PARAM"):  # ns has no penalty to weigh
         resolve(RunSpec(dataset="ring8", loss="ns", device="cpu", reg_params={"gp.weight": 3.0}))
+    from gan_zoo.bench.grid import BUDGETS, expand_grid, parse_sweeps
+
+    (item,) = expand_grid(dataset="ring8", losses=["wgan-gp"], regularizers=["none"], seeds=1,
+                          sweeps=parse_sweeps(['reg_params={"gp.weight": 1.0}']), budget=BUDGETS["smoke"],
+                          device="cpu")
+    assert not item.skip_reason and resolve(item.spec).penalty_weight == 1.0  # bench's grid takes it too
+
+
+def test_bench_refuses_a_negative_wgan_gp_penalty_weight_in_one_line(tmp_path):
+    out = tmp_path / "never"
+    r = CliRunner().invoke(cli, ["bench", "--dataset", "ring8", "--losses", "wgan-gp", "--budget", "smoke",
+                                 "--set", 'reg_params={"gp.weight": -1}', "--out", str(out)])
+    assert r.exit_code == 2 and "gp.weight" in r.output and r.output.count("\n") == 1, r.output
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("space, words", [

@@ -138,9 +138,12 @@ def estimate_plan(items, out, *, workers: int, data_root, eval_samples: int,
         per_step *= SHARED_CORES_SLOWDOWN
     eval_s = EVAL_SECONDS_PER_10K * eval_samples / 10_000
 
-    def run_cost(it) -> float:  # a resumed run: the steps after its checkpoint
-        return relative_cost(it.spec) * per_step * (1.0 - steps_done(out / C.RUNS_DIR / it.run_id, it.spec)
-                                                    / max(1, it.spec.steps))
+    # a resumed run costs the steps after its checkpoint (each run's log read once)
+    left = {it.run_id: 1.0 - steps_done(out / C.RUNS_DIR / it.run_id, it.spec) / max(1, it.spec.steps)
+            for it in pending}
+
+    def run_cost(it) -> float:
+        return relative_cost(it.spec) * per_step * left[it.run_id]
 
     units, _ = plan_units(pending, pack, workers)
 

@@ -23,7 +23,7 @@ from typing import Any
 from gan_zoo.data import dataset_info
 from gan_zoo.errors import GanZooError, NotApplicableError
 from gan_zoo.losses import get_loss, list_losses
-from gan_zoo.regularizers import list_regularizers, parse_regularizers
+from gan_zoo.regularizers import implied_params, list_regularizers, parse_regularizers
 from gan_zoo.settings import parse_pairs
 from gan_zoo.runspecs import spec_from_options
 from gan_zoo.spec import MATCH_MODES, RunSpec, parse_field
@@ -249,7 +249,7 @@ def expand_grid(
             item = GridItem(spec, sweep)
             try:
                 objective = get_loss(loss)
-                for reg in parse_regularizers(regs, spec.reg_params):
+                for reg in parse_regularizers(regs, spec.reg_params, implied_params(objective)):
                     reg.check(objective)
             except NotApplicableError as exc:
                 item.skip_reason = str(exc)

@@ -157,7 +157,6 @@ def plan_units(pending: list, pack: str | int, workers: int = 1) -> tuple[list[l
             break
         units.remove(big)
         units += _split(big, 2)
-    units = [u for u in units if len(u) > 1] + [[it] for u in units if len(u) == 1 for it in u]
     units += [[it] for it in singles]
     pops = [u for u in units if len(u) > 1]
     notes = []

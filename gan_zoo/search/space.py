@@ -209,14 +209,15 @@ def space_for(space: dict[str, Param], loss: str, regularizers: str) -> dict[str
     objective = get_loss(loss)
     defaults = objective.defaults
     regs = [] if regularizers in (None, "", "none") else regularizers.split("+")
+    if objective.penalty_weight:  # wgan-gp: its built-in penalty is an implied gp
+        regs.append("gp")
     out = {}
     for key, p in space.items():
         if key in ("beta1", "beta2") and defaults["optimizer"] != "adam" and "optimizer" not in space:
             continue
         if key == "clip" and not defaults.get("clip"):
             continue
-        if "." in key and key.partition(".")[0] not in regs \
-                and not (key == "gp.weight" and objective.penalty_weight):
+        if "." in key and key.partition(".")[0] not in regs:
             continue
         out[key] = p
     return out
