@@ -284,13 +284,15 @@ def test_a_trial_still_training_has_no_score_yet(tmp_path):
 
 def test_settings_figure_of_a_search_still_running(tmp_path):
     """An objective with no scored trial yet gets a marked empty row (a log axis of
-    nothing once failed the whole report), and wgan-gp's own knob its third column."""
+    nothing once failed the whole report), wgan-gp's and wgan's own knobs a third column, and
+    wgan (RMSprop) a marked beta1 cell."""
     from gan_zoo.search.report import plot_settings
 
     rows = []
-    for loss, scored in (("ns", False), ("wgan-gp", True)):
+    for loss, scored in (("ns", False), ("wgan-gp", True), ("wgan", True)):
         for t, lr in enumerate((1e-4, 1e-3, 3e-3)):
-            settings = {"lr": lr, "beta1": 0.5, "n_critic": 1, **({"gp.weight": 10.0 ** t} if loss == "wgan-gp" else {})}
+            settings = {"lr": lr, "n_critic": 1, **({"clip": 0.01 * 2 ** t} if loss == "wgan" else {"beta1": 0.5}),
+                        **({"gp.weight": 10.0 ** t} if loss == "wgan-gp" else {})}
             rows.append({"dataset": "ring8", "loss": loss, "regularizers": "none", "kind": "trial", "trial": t,
                          "paper_default": t == 0, "settings": json.dumps(settings),
                          "score": float(t) if scored else math.nan, "score_hq": 0.5 if scored else math.nan})
@@ -315,6 +317,15 @@ def test_summary_of_unequal_trial_counts_keeps_k_in_order_and_equal_bests_read_a
     assert ks == ["k=1", "k=2", "k=4"]
     first = _reading(scores, bestk, pd.DataFrame(), "ring8", "ns")[0]
     assert "ranges over 0 across" in first and "after 2 trials over 0 (" in first and "e-" not in first
+    assert first.endswith("Order at k = 2: hinge = ns (1).")  # a tie is not an order
+
+
+def test_ranked_order_joins_ties_and_keeps_the_order():
+    from gan_zoo.search.report import _ranked
+
+    value = {"wgan-gp": 8.0, "ralsgan": 4.0, "lsgan": 2.0, "rahinge": 2.0, "minimax": 0.0}
+    assert _ranked(["wgan-gp", "ralsgan", "lsgan", "rahinge", "minimax"], value) == \
+        "wgan-gp (8), ralsgan (4), lsgan = rahinge (2), minimax (0)"
 
 
 def test_recorded_command_writes_an_absolute_out_inside_the_working_folder_relative(tmp_path, monkeypatch):

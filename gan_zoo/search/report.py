@@ -242,9 +242,10 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
                     if col is None:
                         ax.set_axis_off()
                         continue
-                if s.empty:
-                    ax.text(0.5, 0.5, "no trial scored yet", transform=ax.transAxes, ha="center",
-                            va="center", fontsize=8, color="0.4")
+                unused = asked[col].isna().all()  # e.g. beta1 for wgan, which trains with RMSprop
+                if s.empty or unused:
+                    ax.text(0.5, 0.5, f"{col} not searched" if unused else "no trial scored yet",
+                            transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.4")
                     ax.set_xticks([])
                     ax.set_yticks([])
                     ax.set_ylabel(loss if regs == "none" else f"{loss} ({regs})", fontsize=8)
@@ -356,6 +357,18 @@ def _tests_table(stats: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _ranked(order: list[str], value: dict) -> str:
+    """``order`` with each value, objectives whose values print the same joined by ``=``
+    (a tie is not an order)."""
+    groups: list[list[str]] = []
+    for name in order:
+        if groups and _fmt(value[groups[-1][0]]) == _fmt(value[name]):
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    return ", ".join(f"{' = '.join(g)} ({_fmt(value[g[0]])})" for g in groups)
+
+
 def _reading(scores: pd.DataFrame, bestk: pd.DataFrame, stats: pd.DataFrame, dataset: str,
              baseline: str) -> list[str]:
     """Sentences that claim only what the numbers show."""
@@ -369,11 +382,12 @@ def _reading(scores: pd.DataFrame, bestk: pd.DataFrame, stats: pd.DataFrame, dat
     at1 = {l: float(s[s["k"] == 1]["expected_best"].iloc[0]) for l, s in sub.groupby("loss")}
     atn = {l: float(s[s["k"] == n_min]["expected_best"].iloc[0]) for l, s in sub.groupby("loss")}
     spread1, spreadn = _spread(at1.values()), _spread(atn.values())
-    order = sorted(atn, key=lambda l: (atn[l] if low else -atn[l], l))
+    shown = {l: float(_fmt(v) or "nan") for l, v in atn.items()}  # as printed: a rounding is a tie
+    order = sorted(atn, key=lambda l: (shown[l] if low else -shown[l], l))
     lines.append(f"Expected best {metric} of one random trial ranges over {_fmt(spread1)} across the "
                  f"{len(at1)} objectives ({_fmt(min(at1.values()))} to {_fmt(max(at1.values()))}); "
                  f"after {n_min} trials over {_fmt(spreadn)} ({_fmt(min(atn.values()))} to "
-                 f"{_fmt(max(atn.values()))}). Order at k = {n_min}: {', '.join(order)}.")
+                 f"{_fmt(max(atn.values()))}). Order at k = {n_min}: {_ranked(order, atn)}.")
     # whose bands overlap the best one's at k = n_min
     top = order[0]
     band = {l: (float(s[s['k'] == n_min]['band_low'].iloc[0]), float(s[s['k'] == n_min]['band_high'].iloc[0]))
