@@ -347,3 +347,43 @@ def test_worker_seconds_count_a_population_once():
     runs = pd.DataFrame({C.WALL_S: [60.0, 61.0, 59.0, 30.0, 20.0], C.POPULATION: ["p1", "p1", "p1", "", ""]})
     assert worker_seconds(runs) == (61.0 + 30.0 + 20.0, 3)
     assert worker_seconds(runs.assign(**{C.POPULATION: ""})) == (230.0, 0)
+
+
+def test_settings_figure_drops_a_setting_every_searched_trial_shares():
+    """The narrow space fixes beta1 at 0.5: no beta1 column (the title names it), even where
+    a paper default has another beta1; the wide space's beta1 keeps its column."""
+    from gan_zoo.search.report import _settings_columns
+
+    def trials(beta1s, default_beta1=0.0):
+        return pd.DataFrame({"paper_default": [True] + [False] * len(beta1s),
+                             "lr": [1e-4] + [2e-4 * (t + 1) for t in range(len(beta1s))],
+                             "beta1": [default_beta1, *beta1s]})
+
+    assert _settings_columns(trials([0.5, 0.5, 0.5])) == (["lr"], {"beta1": 0.5})
+    assert _settings_columns(trials([0.5, 0.1, 0.9])) == (["lr", "beta1"], {})
+    wgan = trials([math.nan, math.nan]).assign(beta1=math.nan)  # RMSprop: no beta1 at all
+    assert _settings_columns(wgan) == (["lr"], {})
+    assert _settings_columns(trials([0.5])) == (["lr", "beta1"], {})  # one draw shows no fixed value
+
+
+def test_bestk_table_is_the_same_file_on_every_cpu():
+    """The exact estimator is a correctly rounded sum (no BLAS kernel in it), within one ulp
+    of the exact rational value; the bootstrap band carries twelve significant digits."""
+    from fractions import Fraction
+    from math import comb
+
+    from gan_zoo.search.report import bestk_table
+
+    s = [3.0, 1.0, 7.0, 2.0, 5.0, 4.0, 6.0, 0.5, 9.0, 8.0, 2.5, 1.5, 6.5, 3.5, 7.5, 4.5, 8.5, 5.5, 0.25]
+    n = len(s)
+    for k in range(1, n + 1):
+        exact = sum(Fraction(v) * comb(n - i, k - 1) for i, v in enumerate(sorted(s), 1)) / comb(n, k)
+        assert abs(expected_best(s, k) - float(exact)) <= math.ulp(float(exact))
+    scores = pd.DataFrame({"dataset": "ring8", "loss": "ns", "regularizers": "none", "kind": "trial",
+                           "trial": range(n + 1), "paper_default": [True] + [False] * n,
+                           "score": [1.0, *s], "status": "ok"})
+    table = bestk_table(scores)
+    assert len(table) == n and table["band_low"].notna().all()
+    for col in ("band_low", "band_high"):
+        assert all(float(f"{v:.12g}") == v for v in table[col])
+    assert any(float(f"{v:.12g}") != v for v in table["expected_best"])  # the estimate keeps its bits

@@ -44,7 +44,9 @@ def expected_best(scores, k: int, lower_is_better: bool = True) -> float:
     vals = order[used]
     if not np.all(np.isfinite(vals)):
         return math.inf if lower_is_better else -math.inf
-    return float(np.dot(w[used], vals))
+    # a correctly rounded sum of exactly rounded products: the same bits on every CPU
+    # (np.dot's BLAS kernel, chosen per CPU, may differ in the last bit)
+    return math.fsum((w[used] * vals).tolist())
 
 
 def expected_best_curve(scores, lower_is_better: bool = True) -> np.ndarray:

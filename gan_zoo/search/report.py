@@ -106,8 +106,16 @@ def bestk_table(scores: pd.DataFrame) -> pd.DataFrame:
         lo, hi = bestk_band(s, low)
         for k in range(1, len(s) + 1):
             rows.append({"dataset": dataset, "loss": loss, "regularizers": regs, "n_trials": len(s), "k": k,
-                         "expected_best": curve[k - 1], "band_low": lo[k - 1], "band_high": hi[k - 1]})
+                         "expected_best": curve[k - 1], "band_low": _digits(lo[k - 1]),
+                         "band_high": _digits(hi[k - 1])})
     return pd.DataFrame(rows, columns=BESTK_COLUMNS)
+
+
+def _digits(v: float, sig: int = 12) -> float:
+    """``v`` to ``sig`` significant digits: the bootstrap band's sums run in numpy kernels
+    chosen per CPU, whose last bits may differ; twelve digits make ``bestk.csv`` the same
+    file on every machine."""
+    return float(f"{v:.{sig}g}") if math.isfinite(v) else v
 
 
 def _best_rows(scores: pd.DataFrame) -> pd.DataFrame:
@@ -208,10 +216,42 @@ def plot_bestk(bestk: pd.DataFrame, out: Path) -> list[Path]:
 OWN_KNOBS = ("gp.weight", "clip")
 
 
+def _settings_columns(trials: pd.DataFrame) -> tuple[list[str], dict]:
+    """The settings figure's columns among lr and beta1, and the settings every searched
+    (not paper-default) trial shares, two or more of them, with their value: a fixed setting
+    (the narrow space's beta1 0.5) gets no column, whose scatter would be one vertical line; the title names it."""
+    searched = trials[~trials["paper_default"].astype(bool)]
+    fixed = {c: float(searched[c].dropna().iloc[0]) for c in ("lr", "beta1")
+             if searched[c].notna().sum() >= 2 and searched[c].dropna().nunique() == 1}
+    return [c for c in ("lr", "beta1") if trials[c].notna().any() and c not in fixed], fixed
+
+
+def _tick(x: float, _pos=None) -> str:
+    """1e-4, 2e-4 for learning rates; 0.5, 1, 10 for penalty weights and clips."""
+    return f"{x:.0e}".replace("e-0", "e-") if x < 0.01 else f"{x:g}"
+
+
+def _log_axis(ax, values: pd.Series) -> None:
+    """A log x axis labelled where a reader can read it: decades over a wide range; 1, 2
+    and 5 times each decade where the values span less than two decades (the narrow
+    space's [1e-4, 1e-3] would otherwise carry one label)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    v = values[values > 0].dropna()
+    narrow = not v.empty and v.max() / v.min() < 100
+    if narrow:
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+    ax.xaxis.set_minor_formatter(NullFormatter())  # minor ticks unlabelled
+
+
 def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
     """Score against learning rate and beta1, one row per objective, and against the
     objective's own searched knob where it has one (:data:`OWN_KNOBS`); circles n_critic
-    1, triangles 5; the paper default a black diamond, the best trial a red star."""
+    1, triangles 5; the paper default a black diamond, the best trial a red star. A learning
+    rate or beta1 that every searched trial shares (the narrow space's beta1) gets no column;
+    the title names its value."""
     paths = []
     trials = scores[scores["kind"] == "trial"].copy()
     if trials.empty:
@@ -222,7 +262,7 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
     trials["lr"] = trials["lr"].fillna(trials["lr_d"])
     for dataset, sub in trials.groupby("dataset", sort=True):
         studies = list(sub.groupby(["loss", "regularizers"], sort=True))
-        cols = [c for c in ("lr", "beta1") if sub[c].notna().any()]
+        cols, fixed = _settings_columns(sub)
         if not cols:
             continue
         if sub[list(OWN_KNOBS)].notna().any().any():
@@ -259,14 +299,12 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
                 ax.scatter(dflt[col], dflt["score"], s=40, marker="D", color="black", zorder=3)
                 ax.scatter(best[col], best["score"], s=70, marker="*", color="tab:red", zorder=4)
                 if col in ("lr", *OWN_KNOBS):
-                    from matplotlib.ticker import NullFormatter
-
-                    ax.set_xscale("log")
-                    ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow range labels every minor tick
+                    _log_axis(ax, asked[col])
                 ax.set_xlabel(col if i == len(studies) - 1 or col in OWN_KNOBS else "", fontsize=8)
                 ax.set_ylabel(loss if regs == "none" else f"{loss} ({regs})", fontsize=8)
                 ax.tick_params(labelsize=7)
-        fig.suptitle(f"{dataset}: {_metric_label(dataset)} by setting\n"
+        held = "".join(f"; {c} {_fmt(v)} in every searched trial" for c, v in fixed.items())
+        fig.suptitle(f"{dataset}: {_metric_label(dataset)} by setting{held}\n"
                      "circle n_critic 1, triangle n_critic 5; black diamond paper default, red star best",
                      fontsize=9)
         paths.append(_save(fig, out, f"settings_{dataset}.png"))
