@@ -49,7 +49,7 @@ from gan_zoo.bench import columns as C
 from gan_zoo.errors import GanZooError
 
 __all__ = ["bootstrap_ci", "holm", "min_achievable_p", "seeds_needed", "n_comparisons", "outlook",
-           "fmt_p", "pairwise_tests", "reference_setting", "setting_tests", "can_reject", "tiers",
+           "fmt_p", "u_test", "pairwise_tests", "reference_setting", "setting_tests", "can_reject", "tiers",
            "COMPARISONS"]
 
 #: ``--comparisons`` values.
@@ -145,7 +145,7 @@ def fmt_p(p: float) -> str:
 # -- one comparison --------------------------------------------------------------------------
 
 
-def _u_test(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float, str]:
+def u_test(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float, str]:
     """Two-sided Mann-Whitney U of ``xa`` (pairs with a > b, ties half), its p and the method.
 
     Exact permutation distribution while it has at most ``EXACT_LIMIT`` orderings (ties
@@ -197,7 +197,7 @@ def _better(metric: str, median_a: float, median_b: float, a: str, b: str) -> st
 
 def _compare(a: str, b: str, xa: np.ndarray, xb: np.ndarray, metric: str, level: float,
              seed: int) -> dict:
-    u, p, method = _u_test(xa, xb)
+    u, p, method = u_test(xa, xb)
     med_a, med_b = float(np.median(xa)), float(np.median(xb))
     lower = metric not in C.HIGHER_IS_BETTER
     # U counts pairs with a > b: the share where a is better, by the metric's direction

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -304,9 +305,10 @@ def plot_settings(scores: pd.DataFrame, out: Path) -> list[Path]:
                 ax.set_ylabel(loss if regs == "none" else f"{loss} ({regs})", fontsize=8)
                 ax.tick_params(labelsize=7)
         held = "".join(f"; {c} {_fmt(v)} in every searched trial" for c, v in fixed.items())
-        fig.suptitle(f"{dataset}: {_metric_label(dataset)} by setting{held}\n"
-                     "circle n_critic 1, triangle n_critic 5; black diamond paper default, red star best",
-                     fontsize=9)
+        title = [f"{dataset}: {_metric_label(dataset)} by setting{held}",
+                 "circle n_critic 1, triangle n_critic 5; black diamond paper default, red star best"]
+        # about 14.5 characters an inch at this size: a one-column figure wraps its title
+        fig.suptitle("\n".join(textwrap.fill(t, max(40, int(14.5 * 3.2 * len(cols)))) for t in title), fontsize=9)
         paths.append(_save(fig, out, f"settings_{dataset}.png"))
     return paths
 
