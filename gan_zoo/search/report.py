@@ -219,8 +219,9 @@ OWN_KNOBS = ("gp.weight", "clip")
 
 def _settings_columns(trials: pd.DataFrame) -> tuple[list[str], dict]:
     """The settings figure's columns among lr and beta1, and the settings every searched
-    (not paper-default) trial shares, two or more of them, with their value: a fixed setting
-    (the narrow space's beta1 0.5) gets no column, whose scatter would be one vertical line; the title names it."""
+    (not paper-default) trial shares, two or more of them, with their value: a fixed
+    setting (the narrow space's beta1 0.5) gets no column, whose scatter would be one
+    vertical line; the title names it."""
     searched = trials[~trials["paper_default"].astype(bool)]
     fixed = {c: float(searched[c].dropna().iloc[0]) for c in ("lr", "beta1")
              if searched[c].notna().sum() >= 2 and searched[c].dropna().nunique() == 1}
