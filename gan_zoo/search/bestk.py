@@ -58,7 +58,7 @@ def expected_best_curve(scores, lower_is_better: bool = True) -> np.ndarray:
 def bestk_band(scores, lower_is_better: bool = True, level: float = 0.95, n_resamples: int = 1000,
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap band of :func:`expected_best_curve` (trials resampled with
-    replacement); fewer than two scores give NaN bands."""
+    replacement), to 12 significant digits; fewer than two scores give NaN bands."""
     s = np.asarray(list(scores), dtype=float)
     n = s.size
     if n < 2:
@@ -79,4 +79,10 @@ def bestk_band(scores, lower_is_better: bool = True, level: float = 0.95, n_resa
     alpha = (1 - level) / 2
     lo = np.quantile(curves, alpha, axis=0)
     hi = np.quantile(curves, 1 - alpha, axis=0)
-    return lo, hi
+    return _digits(lo), _digits(hi)
+
+
+def _digits(values: np.ndarray, sig: int = 12) -> np.ndarray:
+    """``values`` to ``sig`` significant digits: the band's sums run in numpy kernels chosen
+    per CPU, whose last bits may differ; twelve digits give every machine the same band."""
+    return np.array([float(f"{v:.{sig}g}") if math.isfinite(v) else v for v in values], dtype=float)
