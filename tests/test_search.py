@@ -127,6 +127,7 @@ def test_search_killed_and_resumed_same_trials(tmp_path):
     assert sorted(set(bestk.k)) == [1, 2, 3] and (bestk.n_trials == 3).all()
     report = (out / "report.md").read_text()
     assert "Expected best score after k random trials" in report and "bestk_ring8.png" in report
+    assert not (out / "curves.csv").exists()  # the runs' log.csv hold the training logs
     # the report is rebuilt from the folder alone, byte for byte
     before = {n: (out / n).read_bytes() for n in ("scores.csv", "bestk.csv", "trials.csv", "report.md", "runs.csv")}
     r = CliRunner().invoke(cli, ["report", str(out)])

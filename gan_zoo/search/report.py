@@ -1,7 +1,8 @@
 """A search folder's tables, figures and ``report.md``, rebuilt from its run folders,
 ``trials.csv`` and ``search.json`` alone (``gan-zoo report OUT`` on a search folder).
 
-Tables: ``runs.csv`` and ``curves.csv`` (as ``gan-zoo bench`` writes them), ``scores.csv``
+Tables: ``runs.csv`` (as ``gan-zoo bench`` writes it; the training logs stay in the runs'
+``log.csv``, with no ``curves.csv`` beside them), ``scores.csv``
 (one row per trial and reseed run: its score, where the score came from, the final
 protocol value), ``bestk.csv`` (expected best score after k trials with its 95% band),
 ``reseed_stats.csv`` (each objective's reseeded best against the baseline, Holm).
@@ -107,16 +108,8 @@ def bestk_table(scores: pd.DataFrame) -> pd.DataFrame:
         lo, hi = bestk_band(s, low)
         for k in range(1, len(s) + 1):
             rows.append({"dataset": dataset, "loss": loss, "regularizers": regs, "n_trials": len(s), "k": k,
-                         "expected_best": curve[k - 1], "band_low": _digits(lo[k - 1]),
-                         "band_high": _digits(hi[k - 1])})
+                         "expected_best": curve[k - 1], "band_low": lo[k - 1], "band_high": hi[k - 1]})
     return pd.DataFrame(rows, columns=BESTK_COLUMNS)
-
-
-def _digits(v: float, sig: int = 12) -> float:
-    """``v`` to ``sig`` significant digits: the bootstrap band's sums run in numpy kernels
-    chosen per CPU, whose last bits may differ; twelve digits make ``bestk.csv`` the same
-    file on every machine."""
-    return float(f"{v:.{sig}g}") if math.isfinite(v) else v
 
 
 def _best_rows(scores: pd.DataFrame) -> pd.DataFrame:
@@ -477,12 +470,13 @@ def rebuild_search(out) -> dict:
     meta = read_json(meta_path)
     if not (out / TRIALS_CSV).is_file():
         raise GanZooError(f"{out} has no {TRIALS_CSV} yet; run the search command again to write it")
-    runs, curves = collect_runs([out])
+    # no curves.csv: the report does not read it, and for a search it would repeat every
+    # run's log.csv (12 MB beside search-ring8's 19 MB)
+    runs, _ = collect_runs([out])
     paths: dict = {"trials": out / TRIALS_CSV}
     runs_out = runs.copy()
     runs_out[C.RUN_DIR] = [os.path.relpath(p, out) if isinstance(p, str) and p else "" for p in runs_out[C.RUN_DIR]]
     paths["runs"] = write_csv_atomic(out / C.RUNS_CSV, runs_out[C.runs_columns(runs_out)])
-    paths["curves"] = write_csv_atomic(out / C.CURVES_CSV, curves[C.CURVES_COLUMNS])
     scores = score_table(out, runs)
     paths["scores"] = write_csv_atomic(out / SCORES_CSV, scores)
     bestk = bestk_table(scores)
